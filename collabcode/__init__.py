@@ -1,0 +1,3 @@
+"""collabcode: a self-hostable collaborative coding platform in one Python package."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Allow ``python -m collabcode``."""
+
+from collabcode.cli import main
+
+main()
