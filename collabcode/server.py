@@ -1,0 +1,64 @@
+"""Run the app under uvicorn with collabcode's own graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from types import FrameType
+
+import uvicorn
+from starlette.applications import Starlette
+
+from collabcode.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class GracefulServer(uvicorn.Server):
+    """On SIGTERM/SIGINT: stop accepting, close our sockets with 1001, then uvicorn's drain."""
+
+    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+        super().__init__(config)
+        self._app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # uvicorn re-raises the signal after draining; a drained server exits 0 instead, which
+        # is what process supervisors read as a clean stop.
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        services = getattr(self._app.state, "services", None)
+        if services is not None:
+            try:
+                closed = await asyncio.wait_for(services.connections.close_all(1001, "going_away"), 5.0)
+                if closed:
+                    log.info("closed %s open sockets with 1001", closed)
+            except TimeoutError:
+                log.warning("closing sockets took too long; continuing shutdown")
+        await super().shutdown(sockets)
+
+
+def build_server(app: Starlette, settings: Settings) -> GracefulServer:
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        date_header=True,
+        proxy_headers=False,  # forwarded headers are handled by collabcode, from trusted proxies only
+        ws="websockets-sansio",
+        ws_max_size=16 * 1024 * 1024,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout) or 1,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+    return GracefulServer(config, app)

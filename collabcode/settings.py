@@ -1,0 +1,409 @@
+"""The one declared table of settings.
+
+Each :class:`Setting` names its type, default, environment variables, command-line flag and help.
+The same table drives ``collabcode serve --help``, start-up validation and ``docs/settings.md``
+(a test fails when a setting is undocumented). Precedence: flags > environment > ``.env`` >
+defaults. Invalid values raise :class:`ConfigError` with one line that says what and how to fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ConfigError(ValueError):
+    """A setting has an invalid value; the message is one line, fit for a terminal."""
+
+
+def _parse_int(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {raw!r}") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"expected a number from {lo} to {hi}, got {value}")
+        return value
+
+    return parse
+
+
+def _parse_float(lo: float, hi: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(str(raw).strip())
+        except ValueError:
+            raise ValueError(f"expected a number, got {raw!r}") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"expected a number from {lo} to {hi}, got {value}")
+        return value
+
+    return parse
+
+
+def _parse_choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = str(raw).strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _parse_path(raw: str) -> Path:
+    text = str(raw).strip()
+    if not text or "\x00" in text:
+        raise ValueError("expected a directory path")
+    return Path(text).expanduser().resolve()
+
+
+def _parse_optional_url(*schemes: str) -> Callable[[str], str | None]:
+    def parse(raw: str) -> str | None:
+        text = str(raw).strip()
+        if not text:
+            return None
+        parts = urlsplit(text)
+        if parts.scheme not in schemes:
+            raise ValueError(f"expected a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        if not parts.netloc and parts.scheme not in {"sqlite"}:
+            raise ValueError("the URL has no host")
+        return text
+
+    return parse
+
+
+def _parse_public_url(raw: str) -> str | None:
+    text = str(raw).strip().rstrip("/")
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("expected an absolute http:// or https:// URL, e.g. https://code.example.com")
+    if parts.path or parts.query or parts.fragment:
+        raise ValueError("serving under a sub-path is not supported; give only scheme, host and port")
+    return text
+
+
+def _parse_host(raw: str) -> str:
+    text = str(raw).strip()
+    if not text or any(c.isspace() for c in text):
+        raise ValueError("expected a host name or IP address")
+    return text
+
+
+def _parse_proxies(raw: str) -> tuple[str, ...]:
+    items = tuple(p.strip() for p in str(raw).replace(";", ",").split(",") if p.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"expected IP addresses or networks, got {item!r}") from None
+    return items
+
+
+def _parse_origins(raw: str) -> tuple[str, ...]:
+    items = tuple(o.strip().rstrip("/") for o in str(raw).split(",") if o.strip())
+    for item in items:
+        parts = urlsplit(item)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path:
+            raise ValueError(f"expected origins like https://code.example.com, got {item!r}")
+    return items
+
+
+def _parse_secret(raw: str) -> str | None:
+    text = str(raw).strip()
+    if not text:
+        return None
+    if len(text.encode()) < 32:
+        raise ValueError(
+            "must be at least 32 bytes of random text (e.g. `python -c 'import secrets;print(secrets.token_urlsafe(48))'`)"
+        )
+    return text
+
+
+def _parse_optional_text(raw: str) -> str | None:
+    text = str(raw).strip()
+    return text or None
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/collabcode``, falling back to ``~/.local/share/collabcode``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "collabcode"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table."""
+
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+    env: tuple[str, ...] = ()
+    flag: str | None = None
+    secret: bool = False
+    metavar: str = "TEXT"
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        return (f"COLLABCODE_{self.name.upper()}", *self.env)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "host",
+        _parse_host,
+        "127.0.0.1",
+        "Interface to listen on. Use 0.0.0.0 to accept connections from other machines.",
+        flag="--host",
+        metavar="HOST",
+    ),
+    Setting("port", _parse_int(1, 65535), 8000, "TCP port for HTTP and WebSockets.", flag="--port", metavar="PORT"),
+    Setting(
+        "data_dir",
+        _parse_path,
+        None,
+        "Directory for the SQLite database, generated secrets and uploads (default: $XDG_DATA_HOME/collabcode).",
+        flag="--data-dir",
+        metavar="DIR",
+    ),
+    Setting(
+        "database_url",
+        _parse_optional_url("sqlite", "postgresql", "postgres"),
+        None,
+        "Database URL: sqlite:////abs/path.db or postgresql://user:pass@host:5432/db (default: SQLite in the data directory).",
+        env=("DATABASE_URL",),
+        flag="--database-url",
+        secret=True,
+        metavar="URL",
+    ),
+    Setting(
+        "redis_url",
+        _parse_optional_url("redis", "rediss", "unix"),
+        None,
+        "Redis URL for pub/sub between processes, e.g. redis://127.0.0.1:6379/0 (default: in-process, one process only).",
+        env=("REDIS_URL",),
+        flag="--redis-url",
+        secret=True,
+        metavar="URL",
+    ),
+    Setting(
+        "public_url",
+        _parse_public_url,
+        None,
+        "The address users type, e.g. https://code.example.com; used for links in mail and the allowed Origin (default: http://HOST:PORT).",
+        flag="--public-url",
+        metavar="URL",
+    ),
+    Setting(
+        "log_format",
+        _parse_choice("auto", "json", "console"),
+        "auto",
+        "Log format: json lines, a readable console, or auto (console on a terminal, json otherwise).",
+        flag="--log-format",
+        metavar="FORMAT",
+    ),
+    Setting(
+        "log_level",
+        _parse_choice("debug", "info", "warning", "error"),
+        "info",
+        "Lowest log level written.",
+        flag="--log-level",
+        metavar="LEVEL",
+    ),
+    Setting(
+        "trusted_proxies",
+        _parse_proxies,
+        (),
+        "Comma-separated IPs or networks of reverse proxies whose X-Forwarded-For/-Proto headers are trusted (default: none).",
+        flag="--trusted-proxies",
+        metavar="IPS",
+    ),
+    Setting(
+        "allowed_origins",
+        _parse_origins,
+        (),
+        "Extra browser origins allowed to make state-changing requests and open WebSockets, comma-separated (the public URL's origin is always allowed).",
+        flag="--allowed-origins",
+        metavar="ORIGINS",
+    ),
+    Setting(
+        "max_body_bytes",
+        _parse_int(1024, 1 << 30),
+        1 << 20,
+        "Largest accepted request body in bytes for JSON API calls (larger bodies get 413 before they are read).",
+        flag="--max-body-bytes",
+        metavar="BYTES",
+    ),
+    Setting(
+        "max_upload_bytes",
+        _parse_int(1024, 1 << 32),
+        50 << 20,
+        "Largest accepted upload (file content, workspace import) in bytes.",
+        flag="--max-upload-bytes",
+        metavar="BYTES",
+    ),
+    Setting(
+        "db_pool_size",
+        _parse_int(1, 200),
+        10,
+        "Largest number of PostgreSQL connections per process.",
+        flag="--db-pool-size",
+        metavar="N",
+    ),
+    Setting(
+        "shutdown_timeout",
+        _parse_float(0, 300),
+        10.0,
+        "Seconds to drain connections and flush writes on SIGTERM/SIGINT before exiting.",
+        flag="--shutdown-timeout",
+        metavar="SECONDS",
+    ),
+    Setting(
+        "jwt_secret",
+        _parse_secret,
+        None,
+        "Secret for signing access tokens, at least 32 bytes (default: generated on first run and kept in the data directory).",
+        env=("JWT_SECRET",),
+        secret=True,
+    ),
+    Setting(
+        "jwt_refresh_secret",
+        _parse_secret,
+        None,
+        "Secret for keying refresh-token hashes, at least 32 bytes (default: generated on first run and kept in the data directory).",
+        env=("JWT_REFRESH_SECRET",),
+        secret=True,
+    ),
+    Setting(
+        "ai_api_key",
+        _parse_optional_text,
+        None,
+        "API key for the AI provider, if it needs one.",
+        env=("AI_API_KEY",),
+        secret=True,
+    ),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration for one collabcode instance."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None
+    redis_url: str | None = None
+    public_url: str | None = None
+    log_format: str = "auto"
+    log_level: str = "info"
+    trusted_proxies: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 1 << 20
+    max_upload_bytes: int = 50 << 20
+    db_pool_size: int = 10
+    shutdown_timeout: float = 10.0
+    jwt_secret: str | None = None
+    jwt_refresh_secret: str | None = None
+    ai_api_key: str | None = None
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in use: explicit, or the SQLite file in the data directory."""
+        if self.database_url:
+            url = self.database_url
+            return "postgresql://" + url[len("postgres://") :] if url.startswith("postgres://") else url
+        return f"sqlite:///{self.data_dir / 'collabcode.db'}"
+
+    @property
+    def base_url(self) -> str:
+        """Where users reach this instance (public URL, else the listen address)."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in {"0.0.0.0", "::", ""} else self.host  # noqa: S104
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """Browser origins allowed to call state-changing endpoints and open sockets."""
+        return frozenset({self.base_url, *self.allowed_origins})
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    def redacted(self) -> dict[str, Any]:
+        """Settings as a dict with secrets masked: safe to print or log."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            setting = SETTINGS_BY_NAME.get(f.name)
+            if setting and setting.secret and value:
+                value = redact_url(value) if "://" in str(value) else "***"
+            out[f.name] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def redact_url(url: str) -> str:
+    """Replace the password in a URL with ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = (parts.username or "") + ":***"
+    return url.replace(parts.netloc, f"{user}@{netloc[-1]}", 1)
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    dotenv_path: Path | None = None,
+) -> Settings:
+    """Resolve every setting: flags (``overrides``) > environment > ``.env`` > defaults."""
+    env = dict(os.environ if environ is None else environ)
+    dotenv: dict[str, str] = {}
+    path = dotenv_path if dotenv_path is not None else Path.cwd() / ".env"
+    if path.is_file():
+        from dotenv import dotenv_values
+
+        dotenv = {k: v for k, v in dotenv_values(path).items() if v is not None}
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        source: str | None = None
+        raw: Any = None
+        if setting.name in overrides:
+            raw, source = overrides[setting.name], setting.flag or setting.name
+        else:
+            for layer, layer_name in ((env, "environment variable"), (dotenv, ".env entry")):
+                for env_name in setting.env_names:
+                    if env_name in layer:
+                        raw, source = layer[env_name], f"{layer_name} {env_name}"
+                        break
+                if source:
+                    break
+        if source is None:
+            continue
+        if not isinstance(raw, str):
+            values[setting.name] = raw
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"invalid {source}: {exc}") from None
+    values = {k: v for k, v in values.items() if v is not None}
+    return Settings(**values)

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every feature: middleware, health, metrics, static files, bodies."""
