@@ -133,6 +133,16 @@ def _parse_optional_text(raw: str) -> str | None:
     return text or None
 
 
+def _parse_mail_from(raw: str) -> str:
+    from email.utils import parseaddr
+
+    text = str(raw).strip()
+    _name, address = parseaddr(text)
+    if "@" not in address or any(c in text for c in "\r\n\x00"):
+        raise ValueError(f"expected an address like 'collabcode <noreply@example.com>', got {raw!r}")
+    return text
+
+
 def default_data_dir() -> Path:
     """``$XDG_DATA_HOME/collabcode``, falling back to ``~/.local/share/collabcode``."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -157,141 +167,30 @@ class Setting:
         return (f"COLLABCODE_{self.name.upper()}", *self.env)
 
 
+# fmt: off
 SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "host",
-        _parse_host,
-        "127.0.0.1",
-        "Interface to listen on. Use 0.0.0.0 to accept connections from other machines.",
-        flag="--host",
-        metavar="HOST",
-    ),
+    Setting("host", _parse_host, "127.0.0.1", "Interface to listen on. Use 0.0.0.0 to accept connections from other machines.", flag="--host", metavar="HOST"),
     Setting("port", _parse_int(1, 65535), 8000, "TCP port for HTTP and WebSockets.", flag="--port", metavar="PORT"),
-    Setting(
-        "data_dir",
-        _parse_path,
-        None,
-        "Directory for the SQLite database, generated secrets and uploads (default: $XDG_DATA_HOME/collabcode).",
-        flag="--data-dir",
-        metavar="DIR",
-    ),
-    Setting(
-        "database_url",
-        _parse_optional_url("sqlite", "postgresql", "postgres"),
-        None,
-        "Database URL: sqlite:////abs/path.db or postgresql://user:pass@host:5432/db (default: SQLite in the data directory).",
-        env=("DATABASE_URL",),
-        flag="--database-url",
-        secret=True,
-        metavar="URL",
-    ),
-    Setting(
-        "redis_url",
-        _parse_optional_url("redis", "rediss", "unix"),
-        None,
-        "Redis URL for pub/sub between processes, e.g. redis://127.0.0.1:6379/0 (default: in-process, one process only).",
-        env=("REDIS_URL",),
-        flag="--redis-url",
-        secret=True,
-        metavar="URL",
-    ),
-    Setting(
-        "public_url",
-        _parse_public_url,
-        None,
-        "The address users type, e.g. https://code.example.com; used for links in mail and the allowed Origin (default: http://HOST:PORT).",
-        flag="--public-url",
-        metavar="URL",
-    ),
-    Setting(
-        "log_format",
-        _parse_choice("auto", "json", "console"),
-        "auto",
-        "Log format: json lines, a readable console, or auto (console on a terminal, json otherwise).",
-        flag="--log-format",
-        metavar="FORMAT",
-    ),
-    Setting(
-        "log_level",
-        _parse_choice("debug", "info", "warning", "error"),
-        "info",
-        "Lowest log level written.",
-        flag="--log-level",
-        metavar="LEVEL",
-    ),
-    Setting(
-        "trusted_proxies",
-        _parse_proxies,
-        (),
-        "Comma-separated IPs or networks of reverse proxies whose X-Forwarded-For/-Proto headers are trusted (default: none).",
-        flag="--trusted-proxies",
-        metavar="IPS",
-    ),
-    Setting(
-        "allowed_origins",
-        _parse_origins,
-        (),
-        "Extra browser origins allowed to make state-changing requests and open WebSockets, comma-separated (the public URL's origin is always allowed).",
-        flag="--allowed-origins",
-        metavar="ORIGINS",
-    ),
-    Setting(
-        "max_body_bytes",
-        _parse_int(1024, 1 << 30),
-        1 << 20,
-        "Largest accepted request body in bytes for JSON API calls (larger bodies get 413 before they are read).",
-        flag="--max-body-bytes",
-        metavar="BYTES",
-    ),
-    Setting(
-        "max_upload_bytes",
-        _parse_int(1024, 1 << 32),
-        50 << 20,
-        "Largest accepted upload (file content, workspace import) in bytes.",
-        flag="--max-upload-bytes",
-        metavar="BYTES",
-    ),
-    Setting(
-        "db_pool_size",
-        _parse_int(1, 200),
-        10,
-        "Largest number of PostgreSQL connections per process.",
-        flag="--db-pool-size",
-        metavar="N",
-    ),
-    Setting(
-        "shutdown_timeout",
-        _parse_float(0, 300),
-        10.0,
-        "Seconds to drain connections and flush writes on SIGTERM/SIGINT before exiting.",
-        flag="--shutdown-timeout",
-        metavar="SECONDS",
-    ),
-    Setting(
-        "jwt_secret",
-        _parse_secret,
-        None,
-        "Secret for signing access tokens, at least 32 bytes (default: generated on first run and kept in the data directory).",
-        env=("JWT_SECRET",),
-        secret=True,
-    ),
-    Setting(
-        "jwt_refresh_secret",
-        _parse_secret,
-        None,
-        "Secret for keying refresh-token hashes, at least 32 bytes (default: generated on first run and kept in the data directory).",
-        env=("JWT_REFRESH_SECRET",),
-        secret=True,
-    ),
-    Setting(
-        "ai_api_key",
-        _parse_optional_text,
-        None,
-        "API key for the AI provider, if it needs one.",
-        env=("AI_API_KEY",),
-        secret=True,
-    ),
+    Setting("data_dir", _parse_path, None, "Directory for the SQLite database, generated secrets and uploads (default: $XDG_DATA_HOME/collabcode).", flag="--data-dir", metavar="DIR"),
+    Setting("database_url", _parse_optional_url("sqlite", "postgresql", "postgres"), None, "Database URL: sqlite:////abs/path.db or postgresql://user:pass@host:5432/db (default: SQLite in the data directory).", env=("DATABASE_URL",), flag="--database-url", secret=True, metavar="URL"),
+    Setting("redis_url", _parse_optional_url("redis", "rediss", "unix"), None, "Redis URL for pub/sub between processes, e.g. redis://127.0.0.1:6379/0 (default: in-process, one process only).", env=("REDIS_URL",), flag="--redis-url", secret=True, metavar="URL"),
+    Setting("public_url", _parse_public_url, None, "The address users type, e.g. https://code.example.com; used for links in mail and the allowed Origin (default: http://HOST:PORT).", flag="--public-url", metavar="URL"),
+    Setting("log_format", _parse_choice("auto", "json", "console"), "auto", "Log format: json lines, a readable console, or auto (console on a terminal, json otherwise).", flag="--log-format", metavar="FORMAT"),
+    Setting("log_level", _parse_choice("debug", "info", "warning", "error"), "info", "Lowest log level written.", flag="--log-level", metavar="LEVEL"),
+    Setting("trusted_proxies", _parse_proxies, (), "Comma-separated IPs or networks of reverse proxies whose X-Forwarded-For/-Proto headers are trusted (default: none).", flag="--trusted-proxies", metavar="IPS"),
+    Setting("allowed_origins", _parse_origins, (), "Extra browser origins allowed to make state-changing requests and open WebSockets, comma-separated (the public URL's origin is always allowed).", flag="--allowed-origins", metavar="ORIGINS"),
+    Setting("max_body_bytes", _parse_int(1024, 1 << 30), 1 << 20, "Largest accepted request body in bytes for JSON API calls (larger bodies get 413 before they are read).", flag="--max-body-bytes", metavar="BYTES"),
+    Setting("max_upload_bytes", _parse_int(1024, 1 << 32), 50 << 20, "Largest accepted upload (file content, workspace import) in bytes.", flag="--max-upload-bytes", metavar="BYTES"),
+    Setting("db_pool_size", _parse_int(1, 200), 10, "Largest number of PostgreSQL connections per process.", flag="--db-pool-size", metavar="N"),
+    Setting("shutdown_timeout", _parse_float(0, 300), 10.0, "Seconds to drain connections and flush writes on SIGTERM/SIGINT before exiting.", flag="--shutdown-timeout", metavar="SECONDS"),
+    Setting("registration", _parse_choice("open", "invite", "closed"), "invite", "Who may create an account: anyone (open), people with an invite link (invite), or nobody but admins (closed).", flag="--registration", metavar="POLICY"),
+    Setting("smtp_url", _parse_optional_url("smtp", "smtps"), None, "SMTP server for mail, e.g. smtp://user:pass@mail.example.com:587 (STARTTLS) or smtps://user:pass@mail.example.com:465 (TLS). Default: mail is printed to the console and the log.", flag="--smtp-url", secret=True, metavar="URL"),
+    Setting("mail_from", _parse_mail_from, "collabcode <noreply@localhost>", "The From address of the mail collabcode sends.", flag="--mail-from", metavar="ADDRESS"),
+    Setting("jwt_secret", _parse_secret, None, "Secret for signing access tokens, at least 32 bytes (default: generated on first run and kept in the data directory).", env=("JWT_SECRET",), secret=True),
+    Setting("jwt_refresh_secret", _parse_secret, None, "Secret for keying refresh-token hashes, at least 32 bytes (default: generated on first run and kept in the data directory).", env=("JWT_REFRESH_SECRET",), secret=True),
+    Setting("ai_api_key", _parse_optional_text, None, "API key for the AI provider, if it needs one.", env=("AI_API_KEY",), secret=True),
 )
+# fmt: on
 
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
@@ -314,6 +213,9 @@ class Settings:
     max_upload_bytes: int = 50 << 20
     db_pool_size: int = 10
     shutdown_timeout: float = 10.0
+    registration: str = "invite"
+    smtp_url: str | None = None
+    mail_from: str = "collabcode <noreply@localhost>"
     jwt_secret: str | None = None
     jwt_refresh_secret: str | None = None
     ai_api_key: str | None = None
