@@ -22,8 +22,10 @@ from starlette.types import Scope
 
 from collabcode.clock import Clock, SystemClock
 from collabcode.errors import AppError, error_body
+from collabcode.features import load_features
 from collabcode.instance_secrets import load_or_create_secrets
 from collabcode.logs import redactor, request_id_var
+from collabcode.mail import Mailer, create_mailer
 from collabcode.realtime.connections import ConnectionRegistry
 from collabcode.services import Services
 from collabcode.settings import Settings
@@ -86,10 +88,12 @@ def create_app(
     db: Database | None = None,
     bus: Bus | None = None,
     clock: Clock | None = None,
+    mailer: Mailer | None = None,
     extra_routes: list[BaseRoute] | None = None,
 ) -> Starlette:
     """Build the ASGI app. Collaborators passed in are used as they are and not closed."""
     metrics = Metrics()
+    features = load_features()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -120,9 +124,12 @@ def create_app(
                 secrets=secrets,
                 metrics=metrics,
                 connections=ConnectionRegistry(),
+                mailer=mailer or create_mailer(settings),
                 started_at=(clock or SystemClock()).now(),
             )
             app.state.services = services
+            for feature in features:
+                await feature.start(services)
             try:
                 yield
             finally:
@@ -138,6 +145,7 @@ def create_app(
         *health.routes,
         Route("/static/{path:path}", static.static_file, methods=["GET", "HEAD"]),
         *[Route(path, static.app_shell, methods=["GET", "HEAD"]) for path in static.APP_ROUTES],
+        *[route for feature in features for route in feature.routes],
         *(extra_routes or []),
     ]
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from collabcode.clock import Clock
 from collabcode.instance_secrets import InstanceSecrets
+from collabcode.mail import Mailer
 from collabcode.realtime.connections import ConnectionRegistry
 from collabcode.settings import Settings
 from collabcode.web.metrics import Metrics
@@ -29,6 +30,7 @@ class Services:
     metrics: Metrics
     connections: ConnectionRegistry
     started_at: float
+    mailer: Mailer
     shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
