@@ -1,0 +1,341 @@
+"""Loaded rooms: get-or-load, saving, compaction and idle unloading.
+
+* Concurrent joins of one document share a single load (one task, awaited by all joiners under
+  ``asyncio.shield`` so a joiner that gives up does not cancel the others' load).
+* Saving is a group commit per document without timers: one ``append`` in flight at a time;
+  changes that arrive meanwhile are merged into the next append. Acknowledgements reach opted-in
+  peers as "saved" only after ``append`` returns. A failed append keeps the changes queued; the
+  next change, :meth:`RoomManager.flush` or :meth:`RoomManager.sweep` retries it.
+* A room with no peers is unloaded by :meth:`RoomManager.sweep` once it has been idle for
+  ``idle_unload_seconds`` and everything is saved. The app calls ``sweep`` periodically; time
+  comes from the injected clock, so tests advance a fake clock instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+import pycrdt
+
+from collabcode.clock import Clock, SystemClock
+from collabcode.collab.room import AppliedUpdate, Peer, Room, RoomLimits
+from collabcode.collab.store import DocumentStore
+
+__all__ = ["PersistenceError", "Publisher", "RoomManager"]
+
+log = logging.getLogger(__name__)
+
+#: Sends a stored change to the other processes (document id, v1 update). Must not block.
+Publisher = Callable[[str, bytes], None]
+
+
+class PersistenceError(Exception):
+    """Changes of a document could not be saved; they stay queued for a retry."""
+
+    def __init__(self, doc_id: str) -> None:
+        super().__init__(f"could not save document {doc_id}")
+        self.doc_id = doc_id
+
+
+@dataclass(slots=True)
+class _Entry:
+    room: Room
+    empty_since: float | None
+    pending: list[bytes] = field(default_factory=list)
+    pending_index: int = 0
+    save_task: asyncio.Task[None] | None = None
+    last_error: Exception | None = None
+    seq: int = 0
+    appends_since_compact: int = 0
+    text_dirty: bool = False
+
+    @property
+    def saving(self) -> bool:
+        return self.save_task is not None and not self.save_task.done()
+
+
+class RoomManager:
+    """Owns every loaded :class:`Room` of this process and their persistence."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        *,
+        clock: Clock | None = None,
+        idle_unload_seconds: float = 30.0,
+        limits: RoomLimits | None = None,
+        publish: Publisher | None = None,
+        compact_every: int = 200,
+    ) -> None:
+        """
+        Args:
+            store: Durable storage; see :class:`~collabcode.collab.store.DocumentStore`.
+            clock: Time source (``SystemClock`` by default).
+            idle_unload_seconds: Grace period between the last peer leaving and unloading.
+            limits: Limits applied to every room.
+            publish: Relays stored changes to other processes; never called for remote ones.
+            compact_every: Compact a document's update log after this many appends.
+        """
+        self._store = store
+        self._clock = clock or SystemClock()
+        self._idle = idle_unload_seconds
+        self._limits = limits or RoomLimits()
+        self._publish = publish
+        self._compact_every = compact_every
+        self._entries: dict[str, _Entry] = {}
+        self._loading: dict[str, asyncio.Task[_Entry]] = {}
+        self._remote_backlog: dict[str, list[bytes]] = {}
+
+    # ------------------------------------------------------------------ lookup
+
+    def loaded(self, doc_id: str) -> Room | None:
+        """The room if it is loaded in this process, without loading it."""
+        entry = self._entries.get(doc_id)
+        return entry.room if entry else None
+
+    @property
+    def doc_ids(self) -> tuple[str, ...]:
+        return tuple(self._entries)
+
+    async def join(self, doc_id: str, peer: Peer) -> Room:
+        """Load the room if needed (sharing a load already in progress) and add ``peer``."""
+        entry = await self._acquire(doc_id)
+        entry.room.add_peer(peer)
+        entry.empty_since = None
+        return entry.room
+
+    def leave(self, doc_id: str, peer: Peer) -> None:
+        """Remove ``peer``; the idle countdown starts when the last one leaves."""
+        entry = self._entries.get(doc_id)
+        if entry is None:
+            return
+        entry.room.remove_peer(peer)
+        if entry.room.peer_count == 0:
+            entry.empty_since = self._clock.monotonic()
+
+    async def get(self, doc_id: str) -> Room:
+        """The loaded room, loading it for server-side use; an unused room unloads when idle."""
+        entry = await self._acquire(doc_id)
+        self._touch(entry)
+        return entry.room
+
+    async def replace_text(self, doc_id: str, text: str) -> None:
+        """Replace a file's text from server code (stored, published, relayed to peers)."""
+        entry = await self._acquire(doc_id)
+        entry.room.replace_text(text)
+        self._touch(entry)
+
+    def apply_remote(self, doc_id: str, update: bytes) -> bool:
+        """Apply a change published by another process; False if the room is not loaded here.
+
+        Changes for a document being loaded are held and applied once it is, so one that
+        slipped between the store read and the room's creation is not missed.
+        """
+        entry = self._entries.get(doc_id)
+        if entry is None:
+            if doc_id in self._loading:
+                self._remote_backlog.setdefault(doc_id, []).append(update)
+                return True
+            return False
+        entry.room.apply_remote(update)
+        return True
+
+    async def resync(self) -> None:
+        """Re-read every loaded document from the store and apply what this process missed.
+
+        Pub/sub is lossy: after a broker outage (``bus.on_reconnect``) other processes' changes
+        may never have arrived. They are in the store; applying the stored state as a remote
+        change relays only what is new to local peers and stores nothing twice.
+        """
+        for doc_id, entry in list(self._entries.items()):
+            try:
+                state = await self._store.load(doc_id)
+            except Exception:
+                log.warning("collab resync failed doc=%s", doc_id, exc_info=True)
+                continue
+            if state and self._entries.get(doc_id) is entry:
+                try:
+                    entry.room.apply_remote(state)
+                except Exception:
+                    log.exception("collab resync rejected stored state doc=%s", doc_id)
+
+    def _touch(self, entry: _Entry) -> None:
+        if entry.room.peer_count == 0:
+            entry.empty_since = self._clock.monotonic()
+
+    # ------------------------------------------------------------------ loading
+
+    async def _acquire(self, doc_id: str) -> _Entry:
+        while True:
+            entry = self._entries.get(doc_id)
+            if entry is not None:
+                return entry
+            task = self._loading.get(doc_id)
+            if task is None:
+                task = asyncio.create_task(self._load(doc_id), name=f"collab-load:{doc_id}")
+                self._loading[doc_id] = task
+                task.add_done_callback(partial(self._load_done, doc_id))
+            entry = await asyncio.shield(task)
+            # Between the load finishing and this waiter resuming, a sweep may have unloaded it.
+            if self._entries.get(doc_id) is entry:
+                return entry
+
+    async def _load(self, doc_id: str) -> _Entry:
+        state = await self._store.load(doc_id)
+        room = Room(doc_id, state=state, limits=self._limits, on_update=self._on_update)
+        entry = _Entry(room, empty_since=self._clock.monotonic())
+        self._entries[doc_id] = entry
+        for update in self._remote_backlog.pop(doc_id, []):
+            try:
+                room.apply_remote(update)
+            except Exception:
+                log.exception("remote update rejected doc=%s", doc_id)
+        log.debug("room loaded doc=%s bytes=%d", doc_id, len(state or b""))
+        return entry
+
+    def _load_done(self, doc_id: str, task: asyncio.Task[_Entry]) -> None:
+        if self._loading.get(doc_id) is task:
+            del self._loading[doc_id]
+        if task.cancelled() or task.exception() is not None:
+            self._remote_backlog.pop(doc_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            # Retrieved here so an unawaited failure is logged once, not at garbage collection.
+            log.error("room load failed doc=%s", doc_id, exc_info=task.exception())
+
+    # ------------------------------------------------------------------ saving
+
+    def _on_update(self, applied: AppliedUpdate) -> None:
+        entry = self._entries[applied.doc_id]
+        entry.pending.append(applied.update)
+        entry.pending_index = applied.index
+        entry.text_dirty = True
+        if self._publish is not None:
+            try:
+                self._publish(applied.doc_id, applied.update)
+            except Exception:
+                log.exception("publish failed doc=%s", applied.doc_id)
+        self._ensure_saving(entry)
+
+    def _ensure_saving(self, entry: _Entry) -> asyncio.Task[None] | None:
+        if entry.saving:
+            return entry.save_task
+        if not entry.pending:
+            return None
+        entry.save_task = asyncio.get_running_loop().create_task(
+            self._save(entry), name=f"collab-save:{entry.room.doc_id}"
+        )
+        return entry.save_task
+
+    async def _save(self, entry: _Entry) -> None:
+        """Append everything pending, one append at a time, until nothing is left."""
+        doc_id = entry.room.doc_id
+        entry.last_error = None
+        while entry.pending:
+            batch, upto = entry.pending, entry.pending_index
+            entry.pending = []
+            try:
+                update = batch[0] if len(batch) == 1 else pycrdt.merge_updates(*batch)
+                seq = await self._store.append(doc_id, update)
+            except Exception as exc:
+                entry.pending[:0] = batch  # never drop unsaved changes
+                entry.last_error = exc
+                log.warning("collab save failed doc=%s pending=%d", doc_id, len(entry.pending))
+                return
+            except BaseException:
+                entry.pending[:0] = batch
+                raise
+            entry.seq = seq
+            entry.room.mark_durable(upto)
+            entry.appends_since_compact += 1
+            if entry.appends_since_compact >= self._compact_every:
+                await self._compact(entry)
+
+    async def _compact(self, entry: _Entry) -> None:
+        doc_id = entry.room.doc_id
+        try:
+            await self._store.compact(doc_id, entry.room.encoded_state(), entry.seq)
+        except Exception:
+            log.warning("collab compaction failed doc=%s", doc_id, exc_info=True)
+            return
+        entry.appends_since_compact = 0
+        await self._mirror_text(entry)
+
+    async def _mirror_text(self, entry: _Entry) -> None:
+        if not entry.text_dirty:
+            return
+        entry.text_dirty = False
+        try:
+            await self._store.set_text(entry.room.doc_id, entry.room.text)
+        except Exception:
+            entry.text_dirty = True
+            log.warning("collab text mirror failed doc=%s", entry.room.doc_id, exc_info=True)
+
+    async def _flush(self, entry: _Entry) -> None:
+        while entry.pending or entry.saving:
+            task = self._ensure_saving(entry)
+            if task is not None:
+                await asyncio.shield(task)
+            if entry.pending and entry.last_error is not None:
+                raise PersistenceError(entry.room.doc_id) from entry.last_error
+
+    async def flush(self, doc_id: str) -> None:
+        """Wait until every change of ``doc_id`` so far is durable (retrying a failed save)."""
+        entry = self._entries.get(doc_id)
+        if entry is not None:
+            await self._flush(entry)
+
+    async def flush_all(self) -> None:
+        """Flush every loaded room; raises PersistenceError after trying them all."""
+        entries = list(self._entries.values())
+        results = await asyncio.gather(*(self._flush(e) for e in entries), return_exceptions=True)
+        failed = None
+        for entry, result in zip(entries, results, strict=True):
+            if isinstance(result, BaseException):
+                log.error("collab flush failed doc=%s", entry.room.doc_id, exc_info=result)
+                failed = failed or result
+            else:
+                await self._mirror_text(entry)
+        if failed is not None:
+            raise failed
+
+    # ------------------------------------------------------------------ unloading
+
+    async def sweep(self) -> list[str]:
+        """Unload rooms idle past the grace period and retry failed saves; returns unloaded ids."""
+        now = self._clock.monotonic()
+        unloaded = []
+        for doc_id, entry in list(self._entries.items()):
+            idle = entry.room.peer_count == 0 and entry.empty_since is not None
+            if idle and entry.empty_since is not None and now - entry.empty_since >= self._idle:
+                if await self._unload(doc_id, entry):
+                    unloaded.append(doc_id)
+            elif entry.pending and not entry.saving:
+                self._ensure_saving(entry)
+        return unloaded
+
+    async def _unload(self, doc_id: str, entry: _Entry) -> bool:
+        try:
+            await self._flush(entry)
+        except PersistenceError:
+            return False  # logged by the save; stays loaded so nothing is lost
+        await self._mirror_text(entry)
+        # Everything below is synchronous: nobody can join or edit between check and removal.
+        if self._entries.get(doc_id) is not entry or entry.room.peer_count or entry.pending or entry.saving:
+            return False
+        del self._entries[doc_id]
+        entry.room.close()
+        log.debug("room unloaded doc=%s", doc_id)
+        return True
+
+    async def close(self) -> None:
+        """Flush and unload everything (shutdown, after the sockets were closed)."""
+        try:
+            await self.flush_all()
+        finally:
+            for entry in self._entries.values():
+                entry.room.close()
+            self._entries.clear()
