@@ -18,7 +18,18 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
 # Client-side routes of the single-page app; the server answers each with the shell.
-APP_ROUTES = ("/", "/scratch", "/signin")
+APP_ROUTES = (
+    "/",
+    "/scratch",
+    "/signin",
+    "/signup",
+    "/check-email",
+    "/verify-email",
+    "/forgot-password",
+    "/reset-password",
+    "/setup",
+    "/settings/account",
+)
 
 mimetypes.add_type("text/javascript", ".js")
 mimetypes.add_type("text/javascript", ".mjs")

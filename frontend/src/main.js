@@ -1,9 +1,18 @@
-// Entry point of the browser app: start the router in <main>.
-// Monaco is not imported here; the scratch editor loads it on demand.
+// Entry point of the browser app: restore the session, then start the header widgets and
+// the router in <main>. Monaco is not imported here; the scratch editor loads it on demand.
 
+import { completeProfilesOnSignIn } from './auth/profile-completion.js';
+import { startSession } from './auth/session.js';
 import { NOT_FOUND, ROUTES } from './routes.js';
-import { startRouter } from './shell/router.js';
+import { startAccountMenu } from './shell/account-menu.js';
 import { preloadEditorOnIntent } from './shell/preload-editor.js';
+import { startRouter } from './shell/router.js';
+import { startVerifyEmailBanner } from './shell/verify-email-banner.js';
+
+completeProfilesOnSignIn();
+startSession();
+startAccountMenu(document.querySelector('[data-account-area]'));
+startVerifyEmailBanner(document.getElementById('banners'));
 
 const outlet = document.getElementById('main');
 outlet.replaceChildren();

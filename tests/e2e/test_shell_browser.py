@@ -29,16 +29,6 @@ def test_home_shows_live_status(
     assert not page_problems.page_errors
 
 
-def test_signin_says_honestly_that_accounts_come_next(
-    live_server: LiveServer, page: Any, page_problems: PageProblems
-) -> None:
-    page.goto(live_server.url + "/signin")
-    body = page.locator("main").inner_text().lower()
-    assert "next release" in body or "not available yet" in body or "coming" in body
-    assert page.locator("input[type=password]").count() == 0
-    assert not page_problems.csp_violations
-
-
 def test_unknown_page_shows_not_found(live_server: LiveServer, page: Any) -> None:
     response = page.goto(live_server.url + "/definitely/not/here")
     assert response is not None and response.status == 404

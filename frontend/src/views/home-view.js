@@ -1,6 +1,7 @@
 import { h } from '../dom.js';
 import { createStatusCard } from '../health/status-card.js';
 import { buttonLink, lead, page, pageHeading } from './page-layout.js';
+import { createWelcome } from './welcome.js';
 
 const FEATURES = [
   ['Shared editor', 'A VS Code–like editor over a workspace of files and folders, with many languages and tabs.'],
@@ -14,6 +15,7 @@ export const homeView = {
   render(outlet, { signal }) {
     outlet.append(
       page(
+        createWelcome({ signal }),
         h(
           'div',
           { class: 'grid gap-10 lg:grid-cols-[minmax(0,1fr)_24rem]' },
@@ -47,7 +49,7 @@ export const homeView = {
             h(
               'p',
               { class: 'mt-6 text-sm text-muted' },
-              'Accounts, workspaces and the features above arrive in the coming releases. This release has the scratch editor and the server status.',
+              'Workspaces and the features above arrive in the coming releases. This release has accounts, the scratch editor and the server status.',
             ),
           ),
           h('div', null, createStatusCard({ signal })),
