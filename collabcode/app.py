@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
 
 from collabcode.clock import Clock, SystemClock
+from collabcode.db.base import DatabaseUnavailable
 from collabcode.errors import AppError, error_body
 from collabcode.features import load_features
 from collabcode.instance_secrets import load_or_create_secrets
@@ -61,6 +62,19 @@ def _json_error(
 async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     return _json_error(exc.status, exc.code, exc.message, exc.headers, exc.details)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        exc,
+        extra={"event": "dependency.down", "dependency": "database"},
+    )
+    return _json_error(
+        503, "database_unavailable", "The database is unavailable; try again shortly.", {"Retry-After": "5"}
+    )
 
 
 def _wants_html(request: Request) -> bool:
@@ -164,7 +178,11 @@ def create_app(
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={AppError: _app_error, HTTPException: _http_error},
+        exception_handlers={
+            AppError: _app_error,
+            HTTPException: _http_error,
+            DatabaseUnavailable: _database_unavailable,
+        },
     )
     app.state.settings = settings
     app.state.metrics = metrics

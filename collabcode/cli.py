@@ -198,3 +198,10 @@ def admin_doctor(settings: Settings) -> None:
         click.echo(f"collabcode: {len(failed)} check(s) failed: {', '.join(c.name for c in failed)}", err=True)
         sys.exit(1)
     click.echo("all checks passed")
+
+
+from collabcode.admin_cli import invites, sessions, users  # noqa: E402  (accounts: users, invites, sessions)
+
+admin.add_command(users)
+admin.add_command(invites)
+admin.add_command(sessions)

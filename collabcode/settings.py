@@ -186,6 +186,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("registration", _parse_choice("open", "invite", "closed"), "invite", "Who may create an account: anyone (open), people with an invite link (invite), or nobody but admins (closed).", flag="--registration", metavar="POLICY"),
     Setting("smtp_url", _parse_optional_url("smtp", "smtps"), None, "SMTP server for mail, e.g. smtp://user:pass@mail.example.com:587 (STARTTLS) or smtps://user:pass@mail.example.com:465 (TLS). Default: mail is printed to the console and the log.", flag="--smtp-url", secret=True, metavar="URL"),
     Setting("mail_from", _parse_mail_from, "collabcode <noreply@localhost>", "The From address of the mail collabcode sends.", flag="--mail-from", metavar="ADDRESS"),
+    Setting("bcrypt_rounds", _parse_int(4, 16), 12, "bcrypt cost factor for password hashes (2^N rounds). Keep the default 12 in production; lower values are for tests only.", metavar="N"),
     Setting("jwt_secret", _parse_secret, None, "Secret for signing access tokens, at least 32 bytes (default: generated on first run and kept in the data directory).", env=("JWT_SECRET",), secret=True),
     Setting("jwt_refresh_secret", _parse_secret, None, "Secret for keying refresh-token hashes, at least 32 bytes (default: generated on first run and kept in the data directory).", env=("JWT_REFRESH_SECRET",), secret=True),
     Setting("ai_api_key", _parse_optional_text, None, "API key for the AI provider, if it needs one.", env=("AI_API_KEY",), secret=True),
@@ -216,6 +217,7 @@ class Settings:
     registration: str = "invite"
     smtp_url: str | None = None
     mail_from: str = "collabcode <noreply@localhost>"
+    bcrypt_rounds: int = 12
     jwt_secret: str | None = None
     jwt_refresh_secret: str | None = None
     ai_api_key: str | None = None

@@ -1,0 +1,1 @@
+"""Accounts: sign-up, sign-in, sessions and tokens, roles; see docs/auth.md."""
