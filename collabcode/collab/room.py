@@ -4,6 +4,10 @@ A Room does no I/O. Peers receive bytes through a non-blocking ``send``; changes
 stored or published leave through one ``on_update`` hook, tagged with their origin, so the
 persistence and the cross-process relay can never echo or store a change twice.
 
+Awareness changes made by local peers leave through ``on_awareness`` (already stamped with the
+server's identity of each user), and :meth:`Room.apply_remote_awareness` takes those of peers on
+other processes; such remote states expire unless renewed, like a client's own.
+
 Origins:
 
 * a :class:`Peer` - a client's update, applied, relayed to the *other* peers, stored, published;
@@ -38,6 +42,7 @@ from collabcode.collab.protocol import (
     SyncStep1,
     SyncStep2,
     SyncUpdate,
+    decode_awareness_update,
     decode_message,
     decode_state_vector,
     encode_awareness,
@@ -56,6 +61,7 @@ __all__ = [
     "ORIGIN_SERVER",
     "TEXT_NAME",
     "AppliedUpdate",
+    "AwarenessHook",
     "CorruptDocumentError",
     "Origin",
     "Peer",
@@ -119,6 +125,8 @@ class AppliedUpdate:
 
 
 UpdateHook = Callable[[AppliedUpdate], None]
+#: Receives (document id, awareness update) for changes made by this process's peers.
+AwarenessHook = Callable[[str, bytes], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +167,8 @@ class _AwarenessRecord:
     clock: int
     state_json: str | None  # None: removed
     user_id: str | None  # last owner, so nobody else can adopt the id later
+    #: When another process last confirmed this state (None: a local peer's, or removed).
+    remote_seen: float | None = None
 
 
 class Room:
@@ -171,6 +181,7 @@ class Room:
         state: bytes | None = None,
         limits: RoomLimits | None = None,
         on_update: UpdateHook | None = None,
+        on_awareness: AwarenessHook | None = None,
     ) -> None:
         """Create the room, optionally from a stored merged update.
 
@@ -180,6 +191,7 @@ class Room:
         self.doc_id = doc_id
         self.limits = limits or RoomLimits()
         self._on_update = on_update
+        self._on_awareness = on_awareness
         self._captured: list[bytes] = []
         self._attach(pycrdt.Doc())
         if state:
@@ -239,6 +251,22 @@ class Room:
         """The whole document as one v1 update (what a compaction stores)."""
         return self._doc.get_update()
 
+    def state_vector(self) -> bytes:
+        return self._doc.get_state()
+
+    def diff_for(self, state_vector: bytes) -> bytes | None:
+        """What a holder of ``state_vector`` lacks, or None if nothing; 1007 for a bad vector."""
+        decode_state_vector(state_vector)
+        doc = self._doc
+        diff = guarded(lambda: doc.get_update(state_vector), "invalid_state_vector")
+        return None if diff == EMPTY_UPDATE else diff
+
+    def local_awareness(self) -> bytes | None:
+        """The awareness update of every state a local peer holds, or None if there is none."""
+        owned = {client_id for state in self._peers.values() for client_id in state.owned}
+        ids = [cid for cid in owned if (record := self._awareness.get(cid)) and record.state_json is not None]
+        return self._encode_awareness(sorted(ids)) if ids else None
+
     def awareness_states(self) -> dict[int, dict[str, Any]]:
         """Current awareness states by client id (server-stamped)."""
         return {
@@ -274,7 +302,7 @@ class Room:
                 record.state_json = None
                 removed.append(client_id)
         if removed:
-            self._broadcast_awareness(removed)
+            self._broadcast_awareness(removed, publish=True)
 
     # ------------------------------------------------------------------ incoming frames
 
@@ -531,7 +559,61 @@ class Room:
         state.owned |= claims
         changed = [e.client_id for e, stamped in accepted if self._set_awareness(state, e, stamped)]
         if changed:
-            self._broadcast_awareness(list(dict.fromkeys(changed)))
+            self._broadcast_awareness(list(dict.fromkeys(changed)), publish=True)
+
+    def apply_remote_awareness(self, update: bytes, now: float) -> None:
+        """Take awareness states that peers on another process set (stamped there).
+
+        A state a local peer holds always wins; an entry is taken only with a clock newer than
+        the one known here. Accepted states are sent to local peers and not published again.
+        ``now`` (monotonic seconds) starts the expiry of each state: see
+        :meth:`expire_remote_awareness`. Malformed entries are skipped.
+        """
+        self._ensure_open()
+        owned = {client_id for state in self._peers.values() for client_id in state.owned}
+        changed: list[int] = []
+        for entry in decode_awareness_update(update):
+            client_id = entry.client_id
+            record = self._awareness.get(client_id)
+            if client_id in owned or (record is not None and entry.clock <= record.clock):
+                continue
+            try:
+                if len(entry.state_json.encode("utf-8")) > self.limits.max_awareness_state_bytes:
+                    continue
+                parsed = parse_awareness_state(entry.state_json)
+            except ProtocolError:
+                continue
+            user = parsed.get("user") if parsed is not None else None
+            user_id = user.get("id") if isinstance(user, dict) and isinstance(user.get("id"), str) else None
+            if record is None:
+                if parsed is None:
+                    continue
+                self._remember(client_id, _AwarenessRecord(entry.clock, entry.state_json, user_id, now))
+            else:
+                record.clock = entry.clock
+                record.state_json = None if parsed is None else entry.state_json
+                record.user_id = user_id or record.user_id
+                record.remote_seen = None if parsed is None else now
+            changed.append(client_id)
+        if changed:
+            self._broadcast_awareness(changed, publish=False)
+
+    def expire_remote_awareness(self, now: float, max_age: float) -> int:
+        """Remove remote states not renewed for ``max_age`` seconds (their process may be gone).
+
+        Clients renew their state every 15 s; a process that died cannot say its peers left, so
+        this is what clears their cursors here. Returns how many states were removed.
+        """
+        expired = []
+        for client_id, record in self._awareness.items():
+            if record.remote_seen is not None and now - record.remote_seen >= max_age:
+                record.remote_seen = None
+                record.state_json = None
+                record.clock += 1
+                expired.append(client_id)
+        if expired and not self.closed:
+            self._broadcast_awareness(expired, publish=False)
+        return len(expired)
 
     def _may_claim(self, state: _PeerState, entry: AwarenessEntry, claiming: int) -> bool:
         """May this peer introduce ``entry.client_id``? Only an id nobody else holds or held."""
@@ -587,6 +669,7 @@ class Room:
         record.clock = max(record.clock + 1, entry.clock)
         record.state_json = stamped
         record.user_id = state.peer.user_id
+        record.remote_seen = None
         return True
 
     def _remember(self, client_id: int, record: _AwarenessRecord) -> None:
@@ -613,13 +696,19 @@ class Room:
             if client_id not in state.owned:
                 state.seen[client_id] = self._awareness[client_id].clock
 
-    def _broadcast_awareness(self, client_ids: list[int]) -> None:
-        """Send changed states to every peer, the sender included.
+    def _broadcast_awareness(self, client_ids: list[int], *, publish: bool) -> None:
+        """Send changed states to every peer, the sender included; ``publish``: to other processes too.
 
         Echoing to the sender matters: stock y-websocket clients reconnect when they hear
         nothing for 30 s, and their own 15 s presence renewal is what they expect to hear.
         """
-        message = encode_awareness(self._encode_awareness(client_ids))
+        update = self._encode_awareness(client_ids)
+        if publish and self._on_awareness is not None:
+            try:
+                self._on_awareness(self.doc_id, update)
+            except Exception:
+                log.exception("awareness hook failed doc=%s", self.doc_id)
+        message = encode_awareness(update)
         clocks = [(cid, self._awareness[cid].clock) for cid in client_ids]
         for state in self._peers.values():
             for client_id, clock in clocks:

@@ -9,6 +9,11 @@
 * A room with no peers is unloaded by :meth:`RoomManager.sweep` once it has been idle for
   ``idle_unload_seconds`` and everything is saved. The app calls ``sweep`` periodically; time
   comes from the injected clock, so tests advance a fake clock instead of sleeping.
+* Other processes: stored changes leave through ``publish``, local awareness changes through
+  ``publish_awareness``; ``request_sync`` starts a two-way exchange with the other processes
+  holding a room (its state vector goes out after every load and on
+  :meth:`RoomManager.resync`), and :meth:`RoomManager.sync_answer` and
+  :meth:`RoomManager.state_vector` are how this process takes part in one.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ class _Entry:
     save_task: asyncio.Task[None] | None = None
     last_error: Exception | None = None
     seq: int = 0
+    #: Everything stored up to this sequence number has been read into the room.
+    loaded_seq: int = 0
     appends_since_compact: int = 0
     text_dirty: bool = False
 
@@ -70,6 +77,9 @@ class RoomManager:
         limits: RoomLimits | None = None,
         publish: Publisher | None = None,
         compact_every: int = 200,
+        publish_awareness: Publisher | None = None,
+        request_sync: Publisher | None = None,
+        remote_awareness_seconds: float = 30.0,
     ) -> None:
         """
         Args:
@@ -79,6 +89,10 @@ class RoomManager:
             limits: Limits applied to every room.
             publish: Relays stored changes to other processes; never called for remote ones.
             compact_every: Compact a document's update log after this many appends.
+            publish_awareness: Relays local peers' awareness changes (document id, update).
+            request_sync: Starts a sync exchange with other processes (document id, state vector).
+            remote_awareness_seconds: Remote awareness states not renewed for this long are
+                removed by ``sweep`` (their process may have died without saying so).
         """
         self._store = store
         self._clock = clock or SystemClock()
@@ -86,6 +100,9 @@ class RoomManager:
         self._limits = limits or RoomLimits()
         self._publish = publish
         self._compact_every = compact_every
+        self._publish_awareness = publish_awareness
+        self._request_sync = request_sync
+        self._remote_awareness_seconds = remote_awareness_seconds
         self._entries: dict[str, _Entry] = {}
         self._loading: dict[str, asyncio.Task[_Entry]] = {}
         self._remote_backlog: dict[str, list[bytes]] = {}
@@ -144,24 +161,64 @@ class RoomManager:
         entry.room.apply_remote(update)
         return True
 
-    async def resync(self) -> None:
-        """Re-read every loaded document from the store and apply what this process missed.
+    def apply_remote_awareness(self, doc_id: str, update: bytes) -> bool:
+        """Apply awareness states published by another process; False if the room is not here."""
+        entry = self._entries.get(doc_id)
+        if entry is None:
+            return False
+        entry.room.apply_remote_awareness(update, self._clock.monotonic())
+        return True
 
-        Pub/sub is lossy: after a broker outage (``bus.on_reconnect``) other processes' changes
-        may never have arrived. They are in the store; applying the stored state as a remote
-        change relays only what is new to local peers and stores nothing twice.
+    def sync_answer(self, doc_id: str, state_vector: bytes) -> tuple[bytes | None, bytes | None]:
+        """Answer another process's sync request: (what it lacks, local peers' awareness).
+
+        Both are None when the room is not loaded here. Raises ProtocolError for a bad vector.
+        """
+        entry = self._entries.get(doc_id)
+        if entry is None:
+            return None, None
+        return entry.room.diff_for(state_vector), entry.room.local_awareness()
+
+    def state_vector(self, doc_id: str) -> bytes | None:
+        """The loaded room's state vector, or None if the room is not loaded here."""
+        entry = self._entries.get(doc_id)
+        return entry.room.state_vector() if entry is not None else None
+
+    async def resync(self) -> None:
+        """Catch up on what this process may have missed while the broker was unreachable.
+
+        Pub/sub is lossy: after an outage (``bus.on_reconnect``) other processes' changes may
+        never have arrived, and this process's may not have reached them. Each loaded room
+        sends its state vector; every process holding the room answers with the difference and
+        its own state vector, which this process answers in turn, so changes not stored yet
+        travel both ways (the relay does the exchange, see ``relay.py``); then the rows
+        stored since the room last read the store are applied, which covers processes that have
+        unloaded the room since. Both are applied as remote changes: only what is new reaches
+        local peers, and nothing is stored twice.
         """
         for doc_id, entry in list(self._entries.items()):
+            self._ask_for_sync(entry)
             try:
-                state = await self._store.load(doc_id)
+                state, seq = await self._store.load_since(doc_id, entry.loaded_seq)
             except Exception:
                 log.warning("collab resync failed doc=%s", doc_id, exc_info=True)
                 continue
-            if state and self._entries.get(doc_id) is entry:
+            if self._entries.get(doc_id) is not entry:
+                continue
+            entry.loaded_seq = max(entry.loaded_seq, seq)
+            if state:
                 try:
                     entry.room.apply_remote(state)
                 except Exception:
                     log.exception("collab resync rejected stored state doc=%s", doc_id)
+
+    def _ask_for_sync(self, entry: _Entry) -> None:
+        if self._request_sync is None:
+            return
+        try:
+            self._request_sync(entry.room.doc_id, entry.room.state_vector())
+        except Exception:
+            log.exception("sync request failed doc=%s", entry.room.doc_id)
 
     def _touch(self, entry: _Entry) -> None:
         if entry.room.peer_count == 0:
@@ -185,15 +242,23 @@ class RoomManager:
                 return entry
 
     async def _load(self, doc_id: str) -> _Entry:
-        state = await self._store.load(doc_id)
-        room = Room(doc_id, state=state, limits=self._limits, on_update=self._on_update)
-        entry = _Entry(room, empty_since=self._clock.monotonic())
+        state, seq = await self._store.load_since(doc_id, 0)
+        room = Room(
+            doc_id,
+            state=state,
+            limits=self._limits,
+            on_update=self._on_update,
+            on_awareness=self._publish_awareness,
+        )
+        entry = _Entry(room, empty_since=self._clock.monotonic(), loaded_seq=seq)
         self._entries[doc_id] = entry
         for update in self._remote_backlog.pop(doc_id, []):
             try:
                 room.apply_remote(update)
             except Exception:
                 log.exception("remote update rejected doc=%s", doc_id)
+        # Changes another process applied but has not stored yet are not in what was just read.
+        self._ask_for_sync(entry)
         log.debug("room loaded doc=%s bytes=%d", doc_id, len(state or b""))
         return entry
 
@@ -309,6 +374,7 @@ class RoomManager:
         now = self._clock.monotonic()
         unloaded = []
         for doc_id, entry in list(self._entries.items()):
+            entry.room.expire_remote_awareness(now, self._remote_awareness_seconds)
             idle = entry.room.peer_count == 0 and entry.empty_since is not None
             if idle and entry.empty_since is not None and now - entry.empty_since >= self._idle:
                 if await self._unload(doc_id, entry):

@@ -23,6 +23,11 @@ class DocumentStore(Protocol):
 
     * ``append`` returns only once the update is durable; sequence numbers grow per document.
     * ``load`` returns every stored update of the document merged into one v1 update, or None.
+    * ``load_since`` returns what was stored after ``after_seq`` (merged; None when nothing was)
+      and the highest sequence number it covers (``after_seq`` itself when nothing is newer), so
+      a process can catch up on what it may have missed without reading the whole document.
+      Parts at or before ``after_seq`` may be included (a compacted row covers both sides);
+      updates are idempotent. ``load_since(doc_id, 0)`` reads everything.
     * ``compact`` replaces the rows with ``seq <= upto_seq`` by one row. It must *merge*
       ``state`` with those rows rather than trust ``state`` alone: with several processes, a
       row appended elsewhere may not have reached this process's copy yet. Rows after
@@ -32,6 +37,8 @@ class DocumentStore(Protocol):
     """
 
     async def load(self, doc_id: str) -> bytes | None: ...
+
+    async def load_since(self, doc_id: str, after_seq: int) -> tuple[bytes | None, int]: ...
 
     async def append(self, doc_id: str, update: bytes) -> int: ...
 
@@ -52,11 +59,14 @@ class MemoryDocumentStore:
     _next_seq: dict[str, int] = field(default_factory=dict)
 
     async def load(self, doc_id: str) -> bytes | None:
+        return (await self.load_since(doc_id, 0))[0]
+
+    async def load_since(self, doc_id: str, after_seq: int) -> tuple[bytes | None, int]:
         self.load_calls += 1
-        rows = self.rows.get(doc_id)
+        rows = [(seq, update) for seq, update in self.rows.get(doc_id, []) if seq > after_seq]
         if not rows:
-            return None
-        return _merge([update for _, update in rows])
+            return None, after_seq
+        return _merge([update for _, update in rows]), max(seq for seq, _ in rows)
 
     async def append(self, doc_id: str, update: bytes) -> int:
         self.append_calls += 1

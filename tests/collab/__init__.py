@@ -149,14 +149,14 @@ class GatedStore(MemoryDocumentStore):
         self.fail_appends = 0
         self.fail_loads = 0
 
-    async def load(self, doc_id: str) -> bytes | None:
+    async def load_since(self, doc_id: str, after_seq: int) -> tuple[bytes | None, int]:
         self.load_started.set()
         await self.load_gate.wait()
         if self.fail_loads:
             self.fail_loads -= 1
             self.load_calls += 1
             raise OSError("database unavailable")
-        return await super().load(doc_id)
+        return await super().load_since(doc_id, after_seq)
 
     async def append(self, doc_id: str, update: bytes) -> int:
         self.append_started.set()
@@ -172,3 +172,11 @@ def text_update(text: str, *, client_id: int | None = None) -> bytes:
     doc: pycrdt.Doc[Any] = pycrdt.Doc(client_id=client_id)
     doc.get("content", type=pycrdt.Text).insert(0, text)
     return doc.get_update()
+
+
+def text_of(update: bytes | None) -> str:
+    """The ``content`` text of a stored document state (empty for None)."""
+    doc: pycrdt.Doc[Any] = pycrdt.Doc()
+    if update:
+        doc.apply_update(update)
+    return str(doc.get("content", type=pycrdt.Text))

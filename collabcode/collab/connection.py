@@ -1,0 +1,319 @@
+"""One collaboration socket after the handshake: the peer a Room sees, its outbox, its limits.
+
+The Room calls :meth:`CollabConnection.send` without waiting; frames go into a bounded outbox that
+one writer task drains, so a slow client never blocks the room or the other peers. A client
+that lets more than ``SocketLimits.outbox_bytes`` pile up is closed with 1013 ``slow_consumer``.
+The read loop feeds the room, enforcing the frame size and a token-bucket rate limit, and a
+watchdog re-checks the session and the permission every ``recheck_seconds`` (or at once when
+asked), so a revoked session or a downgraded role takes effect within seconds. All sends and the
+close frame go through the writer task; anything may *request* a close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import uuid
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Final
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from collabcode.auth.events import ClientInfo, security_event
+from collabcode.auth.identity import Identity
+from collabcode.clock import Clock
+from collabcode.collab.authorization import Access, DocumentAuthorizer
+from collabcode.collab.protocol import DEFAULT_MAX_MESSAGE_BYTES, CloseCode, ProtocolError
+from collabcode.collab.room import Room
+
+__all__ = [
+    "CLOSE_RATE_LIMITED",
+    "CLOSE_SESSION_REVOKED",
+    "CollabConnection",
+    "SessionCheck",
+    "SocketHub",
+    "SocketLimits",
+    "TokenBucket",
+]
+
+log = logging.getLogger(__name__)
+
+CLOSE_SESSION_REVOKED: Final = 4401
+CLOSE_RATE_LIMITED: Final = 4429
+CLOSE_UNSUPPORTED_DATA: Final = 1003
+
+#: Is this session still live? (auth's ``session_alive`` bound to the app's services)
+SessionCheck = Callable[[str], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class SocketLimits:
+    """Per-socket and per-client limits of the collaboration endpoint (docs/protocol.md)."""
+
+    #: Largest frame accepted; larger ones close the socket with 1009.
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    #: Bytes queued for a client that does not read before it is closed with 1013.
+    outbox_bytes: int = 16 * 1024 * 1024
+    #: Sustained frames per second, and the burst allowed above it.
+    messages_per_second: float = 100.0
+    message_burst: int = 500
+    #: Sustained bytes per second, and the burst (room for a full-size document on reconnect).
+    bytes_per_second: float = 1024 * 1024
+    byte_burst: int = 12 * 1024 * 1024
+    #: Open collaboration sockets per user and per client IP, in this process.
+    max_per_user: int = 50
+    max_per_ip: int = 200
+    #: How often the session and the permission are checked again on an open socket.
+    recheck_seconds: float = 4.0
+    #: How long a close may take before the socket is dropped without one.
+    close_timeout: float = 2.0
+
+
+class TokenBucket:
+    """``rate`` tokens per second up to ``burst``; time comes from the injected clock."""
+
+    def __init__(self, rate: float, burst: float, clock: Clock) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._clock = clock
+        self._tokens = burst
+        self._at = clock.monotonic()
+
+    def take(self, cost: float) -> float:
+        """Spend ``cost`` tokens: 0.0 when allowed, else the seconds until it would be."""
+        now = self._clock.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if cost <= self._tokens:
+            self._tokens -= cost
+            return 0.0
+        return (cost - self._tokens) / self._rate
+
+
+class SocketHub:
+    """Open collaboration sockets of this process: connection caps and permission re-checks."""
+
+    def __init__(self) -> None:
+        self._by_user: Counter[str] = Counter()
+        self._by_ip: Counter[str] = Counter()
+        self._open: set[CollabConnection] = set()
+
+    def reserve(self, user_id: str, ip: str, limits: SocketLimits) -> bool:
+        """Count a new socket against the caps; False (and nothing counted) when over."""
+        if self._by_user[user_id] >= limits.max_per_user or self._by_ip[ip] >= limits.max_per_ip:
+            return False
+        self._by_user[user_id] += 1
+        self._by_ip[ip] += 1
+        return True
+
+    def release(self, user_id: str, ip: str) -> None:
+        for counter, key in ((self._by_user, user_id), (self._by_ip, ip)):
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]
+
+    def add(self, connection: CollabConnection) -> None:
+        self._open.add(connection)
+
+    def discard(self, connection: CollabConnection) -> None:
+        self._open.discard(connection)
+
+    def recheck(self, *, user_id: str | None = None, workspace_id: str | None = None) -> int:
+        """Re-check session and permission now on matching sockets; returns how many."""
+        matched = [
+            c
+            for c in self._open
+            if (user_id is None or c.user_id == user_id) and (workspace_id is None or c.workspace_id == workspace_id)
+        ]
+        for connection in matched:
+            connection.recheck_now()
+        return len(matched)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+
+class CollabConnection:
+    """A Peer backed by a WebSocket (see :class:`collabcode.collab.room.Peer`)."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        *,
+        identity: Identity,
+        workspace_id: str,
+        file_id: str,
+        access: Access,
+        wants_saved: bool,
+        limits: SocketLimits,
+        clock: Clock,
+        authorizer: DocumentAuthorizer,
+        session_alive: SessionCheck,
+        client: ClientInfo | None = None,
+    ) -> None:
+        self._ws = websocket
+        self._client = client
+        self.identity = identity
+        self.workspace_id = workspace_id
+        self.file_id = file_id
+        self.peer_id = uuid.uuid4().hex
+        self.user_id = identity.user_id
+        self.user_name = identity.display_name or identity.username
+        self.user_color = identity.avatar_color
+        self.can_write = access == "write"
+        self.wants_saved = wants_saved
+        self._limits = limits
+        self._authorizer = authorizer
+        self._session_alive = session_alive
+        self._messages = TokenBucket(limits.messages_per_second, limits.message_burst, clock)
+        self._bytes = TokenBucket(limits.bytes_per_second, limits.byte_burst, clock)
+        self._outbox: deque[bytes] = deque()
+        self._queued = 0
+        self._wake = asyncio.Event()
+        self._recheck = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._finished = asyncio.Event()
+        #: (code, reason) of the close this side asked for, or None.
+        self.close_request: tuple[int, str] | None = None
+        #: What the client sent when it closed first.
+        self.client_close: int | None = None
+
+    # ------------------------------------------------------------------ Peer
+
+    def send(self, data: bytes) -> None:
+        if self.close_request is not None:
+            return
+        self._outbox.append(data)
+        self._queued += len(data)
+        if self._queued > self._limits.outbox_bytes:
+            log.warning(
+                "collab slow consumer closed user=%s peer=%s queued=%d", self.user_id, self.peer_id, self._queued
+            )
+            self.request_close(CloseCode.TRY_AGAIN_LATER, "slow_consumer")
+            return
+        self._wake.set()
+
+    # ------------------------------------------------------------------ control
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Close with ``code``: queued frames are dropped; the writer sends the close frame."""
+        if self.close_request is not None:
+            return
+        self.close_request = (int(code), reason)
+        self._outbox.clear()
+        self._queued = 0
+        self._closing.set()
+        self._wake.set()
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close and wait (bounded) until the close frame is out: the registry's close callback."""
+        self.request_close(code, reason)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._finished.wait(), self._limits.close_timeout)
+
+    def recheck_now(self) -> None:
+        self._recheck.set()
+
+    # ------------------------------------------------------------------ running
+
+    async def serve(self, room: Room) -> None:
+        """Run until the socket is closed by either side (the room is joined already)."""
+        reader = asyncio.create_task(self._read_loop(room), name=f"collab-read:{self.peer_id}")
+        writer = asyncio.create_task(self._write_loop(), name=f"collab-write:{self.peer_id}")
+        watchdog = asyncio.create_task(self._watch(), name=f"collab-watch:{self.peer_id}")
+        closing = asyncio.create_task(self._closing.wait())
+        tasks = {reader, writer, watchdog, closing}
+        try:
+            await asyncio.wait({reader, writer, closing}, return_when=asyncio.FIRST_COMPLETED)
+            if self.close_request is not None and not writer.done():
+                await asyncio.wait({writer}, timeout=self._limits.close_timeout)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+            self._finished.set()
+            for task in (reader, writer, watchdog):
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("collab socket task failed peer=%s", self.peer_id, exc_info=task.exception())
+
+    async def _read_loop(self, room: Room) -> None:
+        limits = self._limits
+        while True:
+            message = await self._ws.receive()
+            if message["type"] == "websocket.disconnect":
+                self.client_close = int(message.get("code") or 1005)
+                return
+            if self.close_request is not None:
+                return
+            data = message.get("bytes")
+            if data is None:
+                self.request_close(CLOSE_UNSUPPORTED_DATA, "binary_only")
+                return
+            if len(data) > limits.max_message_bytes:
+                self.request_close(CloseCode.MESSAGE_TOO_BIG, "message_too_large")
+                return
+            wait = max(self._messages.take(1), self._bytes.take(len(data)))
+            if wait > 0:
+                retry = max(1, math.ceil(wait))
+                security_event(
+                    "ratelimit.hit",
+                    "collaboration socket over its rate",
+                    client=self._client,
+                    level=logging.WARNING,
+                    bucket="collab_socket",
+                    user_id=self.user_id,
+                    session_id=self.identity.session_id,
+                    retry_after=retry,
+                )
+                self.request_close(CLOSE_RATE_LIMITED, f"rate_limited:{retry}")
+                return
+            try:
+                room.receive(self, data)
+            except ProtocolError as exc:
+                self.request_close(exc.close_code, exc.reason)
+                return
+            except Exception:
+                log.exception("collab frame failed doc=%s peer=%s", room.doc_id, self.peer_id)
+                self.request_close(CloseCode.INTERNAL_ERROR, "internal_error")
+                return
+
+    async def _write_loop(self) -> None:
+        ws = self._ws
+        try:
+            while True:
+                while self._outbox and self.close_request is None:
+                    frame = self._outbox.popleft()
+                    self._queued -= len(frame)
+                    await ws.send_bytes(frame)
+                if self.close_request is not None:
+                    break
+                self._wake.clear()
+                await self._wake.wait()
+            code, reason = self.close_request
+            await ws.close(code, reason)
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            return  # the client is gone (or the socket was closed under us): nothing to send to
+
+    async def _watch(self) -> None:
+        """Re-check the session and the permission now and then, or when asked."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._recheck.wait(), self._limits.recheck_seconds)
+            self._recheck.clear()
+            try:
+                if not await self._session_alive(self.identity.session_id):
+                    self.request_close(CLOSE_SESSION_REVOKED, "session_revoked")
+                    return
+                access = await self._authorizer.access(self.identity, self.workspace_id, self.file_id)
+            except Exception:
+                # Cannot tell right now (database down): keep the current permission, try again.
+                log.warning("collab permission re-check failed peer=%s", self.peer_id, exc_info=True)
+                continue
+            if access == "none":
+                self.request_close(CloseCode.POLICY_VIOLATION, "access_revoked")
+                return
+            self.can_write = access == "write"
