@@ -17,7 +17,11 @@ if TYPE_CHECKING:
     from collabcode.services import Services
 
 # Order matters: a feature may use the services of those before it (auth comes first).
-FEATURE_MODULES: tuple[str, ...] = ("collabcode.auth.feature", "collabcode.collab.feature")
+FEATURE_MODULES: tuple[str, ...] = (
+    "collabcode.auth.feature",
+    "collabcode.collab.feature",
+    "collabcode.workspaces.feature",
+)
 
 
 class Feature(Protocol):
