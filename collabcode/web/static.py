@@ -29,6 +29,9 @@ APP_ROUTES = (
     "/reset-password",
     "/setup",
     "/settings/account",
+    "/workspaces",
+    "/w/{workspace_id}",
+    "/w/{workspace_id}/f/{file_id}",
 )
 
 mimetypes.add_type("text/javascript", ".js")

@@ -3,7 +3,7 @@
 
 import { completeProfilesOnSignIn } from './auth/profile-completion.js';
 import { startSession } from './auth/session.js';
-import { NOT_FOUND, ROUTES } from './routes.js';
+import { NOT_FOUND, PATTERN_ROUTES, ROUTES } from './routes.js';
 import { startAccountMenu } from './shell/account-menu.js';
 import { preloadEditorOnIntent } from './shell/preload-editor.js';
 import { startRouter } from './shell/router.js';
@@ -16,5 +16,5 @@ startVerifyEmailBanner(document.getElementById('banners'));
 
 const outlet = document.getElementById('main');
 outlet.replaceChildren();
-startRouter({ routes: ROUTES, notFound: NOT_FOUND, outlet });
+startRouter({ routes: ROUTES, patterns: PATTERN_ROUTES, notFound: NOT_FOUND, outlet });
 preloadEditorOnIntent();

@@ -8,10 +8,18 @@ import { highlightNav } from './nav-highlight.js';
 /**
  * @param {object} options
  * @param {Record<string, {title: string, render: Function}>} options.routes  path -> view
+ * @param {Array<{pattern: RegExp, view: object}>} [options.patterns]  views for paths with
+ *   ids in them, tried in order when no exact route matches
  * @param {{title: string, render: Function}} options.notFound  view for unknown paths
  * @param {HTMLElement} options.outlet  element the views render into
  */
-export function startRouter({ routes, notFound, outlet }) {
+export function startRouter({ routes, patterns = [], notFound, outlet }) {
+  /** The view for `path`: an exact route, else the first pattern that matches. */
+  function viewFor(path) {
+    if (Object.hasOwn(routes, path)) return routes[path];
+    return patterns.find(({ pattern }) => pattern.test(path))?.view ?? null;
+  }
+
   let current = null; // { path, controller }
 
   function normalise(pathname) {
@@ -27,7 +35,7 @@ export function startRouter({ routes, notFound, outlet }) {
     const controller = new AbortController();
     current = { path, controller };
 
-    const view = Object.hasOwn(routes, path) ? routes[path] : notFound;
+    const view = viewFor(path) ?? notFound;
     outlet.replaceChildren();
     setPageTitle(view.title);
     highlightNav(path);
@@ -57,7 +65,7 @@ export function startRouter({ routes, notFound, outlet }) {
     const url = new URL(link.href, window.location.href);
     if (url.origin !== window.location.origin) return false;
     const path = normalise(url.pathname);
-    if (!Object.hasOwn(routes, path)) return false;
+    if (!viewFor(path)) return false;
     // An in-page anchor such as the skip link: let the browser scroll and move focus.
     if (url.hash && path === normalise(window.location.pathname)) return false;
     return true;
