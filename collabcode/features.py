@@ -21,6 +21,8 @@ FEATURE_MODULES: tuple[str, ...] = (
     "collabcode.auth.feature",
     "collabcode.collab.feature",
     "collabcode.workspaces.feature",
+    "collabcode.realtime.feature",
+    "collabcode.chat.feature",
 )
 
 
