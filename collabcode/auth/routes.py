@@ -6,10 +6,8 @@ new column cannot leak. Every response here is ``Cache-Control: no-store``.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -21,20 +19,18 @@ from starlette.routing import BaseRoute, Route
 from collabcode.auth import schemas
 from collabcode.auth.dependencies import client_info, optional_user, require_admin, require_user
 from collabcode.auth.devices import describe
-from collabcode.auth.events import security_event
 from collabcode.auth.models import Invite, User
 from collabcode.auth.service import AuthService, SessionView, SignIn, auth_service
-from collabcode.db import DatabaseUnavailable
-from collabcode.errors import AppError, NotFound, ServiceUnavailable, ValidationFailed, error_body
+from collabcode.errors import AppError, NotFound, ValidationFailed, error_body
 from collabcode.logs import request_id_var
 from collabcode.services import services_of
 from collabcode.settings import Settings
 from collabcode.web.bodies import parse_body
+from collabcode.web.endpoint import endpoint
 
 log = logging.getLogger(__name__)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-Handler = Callable[[Request], Awaitable[Response]]
 
 NO_STORE = {"cache-control": "no-store"}
 SECURE_COOKIE = "__Host-collabcode_refresh"
@@ -43,37 +39,6 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 # -- plumbing ----------------------------------------------------------------------------------
-
-
-def endpoint(handler: Handler) -> Handler:
-    """Log rejected input (``input.rejected{field,rule}``); a database outage becomes 503."""
-
-    @functools.wraps(handler)
-    async def run(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except DatabaseUnavailable:
-            log.warning(
-                "database unavailable during %s",
-                request.url.path,
-                extra={"event": "dependency.down", "dependency": "database"},
-            )
-            raise ServiceUnavailable("The database is unavailable; try again in a moment.") from None
-        except AppError as exc:
-            if exc.status in {400, 413, 415, 422}:
-                details = exc.details or {}
-                security_event(
-                    "input.rejected",
-                    "request input rejected",
-                    client=client_info(request),
-                    level=logging.WARNING,
-                    field=str(details.get("field", "body"))[:64],
-                    rule=str(details.get("rule", exc.code))[:64],
-                    path=request.url.path[:200],
-                )
-            raise
-
-    return run
 
 
 def _service(request: Request) -> AuthService:

@@ -9,10 +9,9 @@ bottom are the same actions over ``/ws/events`` (docs/protocol.md, "Events socke
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from starlette.requests import Request
@@ -20,53 +19,22 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from collabcode.auth.dependencies import client_info, require_user
-from collabcode.auth.events import security_event
 from collabcode.chat import schemas
 from collabcode.chat.service import ChatService, Sent, chat_service
-from collabcode.db import DatabaseUnavailable, IntegrityViolation
-from collabcode.errors import AppError, Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from collabcode.errors import NotFound, ValidationFailed
 from collabcode.realtime.frames import FrameContext
 from collabcode.realtime.hub import EventsHub
 from collabcode.services import services_of
 from collabcode.web.bodies import parse_body
+from collabcode.web.endpoint import endpoint
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Request], Awaitable[Response]]
 
 NO_STORE = {"cache-control": "no-store"}
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _SEARCH = re.compile(r"^[a-z0-9_-]{2,32}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def endpoint(handler: Handler) -> Handler:
-    """Log rejected input (``input.rejected{field,rule}``); an unreachable database is a 503."""
-
-    @functools.wraps(handler)
-    async def run(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except AppError as exc:
-            if exc.status in {400, 413, 415, 422}:
-                details = exc.details or {}
-                security_event(
-                    "input.rejected",
-                    "request input rejected",
-                    client=client_info(request),
-                    level=logging.WARNING,
-                    field=str(details.get("field", "body"))[:64],
-                    rule=str(details.get("rule", exc.code))[:64],
-                    path=request.url.path[:200],
-                )
-            raise
-        except DatabaseUnavailable:
-            log.warning("database unavailable on %s %s", request.method, request.url.path[:200])
-            raise ServiceUnavailable("The database is unavailable; try again shortly.") from None
-        except IntegrityViolation:
-            raise Conflict("The request conflicts with a change made at the same time; try again.") from None
-
-    return run
 
 
 def _service(request: Request) -> ChatService:

@@ -8,7 +8,6 @@ Every route authenticates first (401), then the service decides visibility (404,
 from __future__ import annotations
 
 import errno
-import functools
 import logging
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,26 +18,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from collabcode.auth.dependencies import client_info, require_user
-from collabcode.auth.events import security_event
-from collabcode.db import DatabaseUnavailable, IntegrityViolation
+from collabcode.auth.dependencies import require_user
 from collabcode.errors import (
-    AppError,
-    Conflict,
     InsufficientStorage,
     PayloadTooLarge,
-    ServiceUnavailable,
     UnsupportedMediaType,
 )
 from collabcode.services import services_of
 from collabcode.web.bodies import parse_body
+from collabcode.web.endpoint import endpoint
 from collabcode.workspaces import schemas
 from collabcode.workspaces.paths import safe_filename
 from collabcode.workspaces.service import Download, WorkspaceService
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Request], Awaitable[Response]]
 
 NO_STORE = {"cache-control": "no-store"}
 EXTRAS_KEY = "workspaces"
@@ -52,36 +46,6 @@ def workspace_service(request: Request) -> WorkspaceService:
     if not isinstance(service, WorkspaceService):
         raise RuntimeError("the workspaces feature has not started: add collabcode.workspaces.feature")
     return service
-
-
-def endpoint(handler: Handler) -> Handler:
-    """Log rejected input (``input.rejected{field,rule}``); an unreachable database is a 503."""
-
-    @functools.wraps(handler)
-    async def run(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except AppError as exc:
-            if exc.status in {400, 413, 415, 422}:
-                details = exc.details or {}
-                security_event(
-                    "input.rejected",
-                    "request input rejected",
-                    client=client_info(request),
-                    level=logging.WARNING,
-                    field=str(details.get("field", "body"))[:64],
-                    rule=str(details.get("rule", exc.code))[:64],
-                    path=request.url.path[:200],
-                )
-            raise
-        except DatabaseUnavailable:
-            log.warning("database unavailable on %s %s", request.method, request.url.path[:200])
-            raise ServiceUnavailable("The database is unavailable; try again shortly.") from None
-        except IntegrityViolation:
-            # A concurrent change removed what this one refers to (e.g. the account was deleted).
-            raise Conflict("The request conflicts with a change made at the same time; try again.") from None
-
-    return run
 
 
 def _json(body: object, status: int = 200) -> JSONResponse:
