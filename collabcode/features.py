@@ -22,7 +22,10 @@ FEATURE_MODULES: tuple[str, ...] = (
     "collabcode.collab.feature",
     "collabcode.workspaces.feature",
     "collabcode.realtime.feature",
+    "collabcode.workspaces.live",
     "collabcode.chat.feature",
+    "collabcode.calls.feature",
+    "collabcode.assistant.feature",
 )
 
 

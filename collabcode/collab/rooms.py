@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -274,7 +275,9 @@ class RoomManager:
     # ------------------------------------------------------------------ saving
 
     def _on_update(self, applied: AppliedUpdate) -> None:
-        entry = self._entries[applied.doc_id]
+        entry = self._entries.get(applied.doc_id)
+        if entry is None:
+            return  # a discarded room (its file was deleted): nothing of it is kept
         entry.pending.append(applied.update)
         entry.pending_index = applied.index
         entry.text_dirty = True
@@ -395,6 +398,30 @@ class RoomManager:
         del self._entries[doc_id]
         entry.room.close()
         log.debug("room unloaded doc=%s", doc_id)
+        return True
+
+    async def discard(self, doc_id: str) -> bool:
+        """Unload a deleted document without saving what it still holds; whether it was loaded.
+
+        Waits for a load or save already under way, so nothing of the document is written after
+        this returns: the caller then deletes its stored rows for good. Peers still attached are
+        left to their sockets' access re-check, which closes them (the file is gone).
+        """
+        loading = self._loading.get(doc_id)
+        if loading is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(loading)
+        self._remote_backlog.pop(doc_id, None)
+        entry = self._entries.pop(doc_id, None)
+        if entry is None:
+            return False
+        entry.pending.clear()
+        entry.text_dirty = False
+        if entry.save_task is not None and not entry.save_task.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(entry.save_task)
+        entry.room.close()
+        log.info("room discarded doc=%s", doc_id)
         return True
 
     async def close(self) -> None:

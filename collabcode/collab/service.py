@@ -127,6 +127,16 @@ class CollabService:
         """
         await self.replace_text(workspace_id, file_id, version.text)
 
+    async def delete(self, workspace_id: str, file_id: str) -> None:
+        """Forget a deleted file's document: unload it here without saving, then drop its rows.
+
+        Other processes that had it open do the same when they hear of the deletion, so a save
+        racing the delete cannot leave rows behind for a file that no longer exists.
+        """
+        doc_id = document_id(workspace_id, file_id)
+        await self.manager.discard(doc_id)
+        await self.store.delete(doc_id)
+
     def recheck_access(self, *, user_id: str | None = None, workspace_id: str | None = None) -> int:
         """Re-check permissions now on this process's open sockets (after a role change).
 

@@ -62,12 +62,22 @@ class CollabContents:
         """
         self._collab.recheck_access(workspace_id=workspace_id)
         for file_id in file_ids:
-            doc_id = document_id(workspace_id, file_id)
-            try:
-                await self._collab.manager.flush(doc_id)
-            except PersistenceError:
-                log.warning("deleted file had unsaved changes doc=%s", doc_id)
-            await self._collab.store.delete(doc_id)
+            await self._collab.delete(workspace_id, file_id)
+
+    async def discard_loaded(self, workspace_id: str, file_ids: Sequence[str] | None) -> int:
+        """:meth:`discard` for those of ``file_ids`` (all of the workspace's if None) open here.
+
+        Run when another process deleted them: this process may have saved changes after that
+        delete. Returns how many were open.
+        """
+        prefix = f"{workspace_id}/"
+        loaded = [doc_id[len(prefix) :] for doc_id in self._collab.manager.doc_ids if doc_id.startswith(prefix)]
+        if file_ids is not None:
+            deleted = set(file_ids)
+            loaded = [file_id for file_id in loaded if file_id in deleted]
+        if loaded:
+            await self.discard(workspace_id, loaded)
+        return len(loaded)
 
 
 def collab_contents(services: Services) -> FileContents:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -27,6 +27,9 @@ MAX_EVENT_BYTES: Final = 1 << 20
 Event = dict[str, Any]
 Listener = Callable[[Event], None]
 RemoteHook = Callable[[Event], Awaitable[None]]
+#: Runs once per change, on the process that made it: the event and users to tell besides the
+#: current members (someone just removed, or the members of a workspace just deleted).
+PublishedHook = Callable[[Event, Sequence[str]], Awaitable[None]]
 
 
 def channel(workspace_id: str) -> str:
@@ -51,6 +54,7 @@ class WorkspaceEvents:
         self._listeners: dict[str, list[Listener]] = {}
         self._subscription: Subscription | None = None
         self._remote_hooks: list[RemoteHook] = []
+        self._published_hooks: list[PublishedHook] = []
 
     async def start(self) -> None:
         if self._bus is not None and self._subscription is None:
@@ -81,13 +85,25 @@ class WorkspaceEvents:
         """Also run ``hook`` for events that arrive from other processes (e.g. access changes)."""
         self._remote_hooks.append(hook)
 
+    def on_published(self, hook: PublishedHook) -> None:
+        """Run ``hook`` for every event published by this process (once per change cluster-wide)."""
+        self._published_hooks.append(hook)
+
     def listener_count(self, workspace_id: str) -> int:
         return len(self._listeners.get(workspace_id, ()))
 
-    async def publish(self, event: Event) -> None:
-        """Deliver locally, then publish to other processes (best effort)."""
+    async def publish(self, event: Event, *, also_to: Sequence[str] = ()) -> None:
+        """Deliver locally, run the published hooks, then publish to other processes (best effort).
+
+        ``also_to`` names users who are no longer members but must hear of the change.
+        """
         workspace_id = str(event["workspace_id"])
         self._deliver(workspace_id, event)
+        for hook in self._published_hooks:
+            try:
+                await hook(event, also_to)
+            except Exception:
+                log.exception("workspace event hook failed workspace=%s", workspace_id)
         if self._bus is None:
             return
         payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -11,9 +11,10 @@ import logging
 
 from starlette.routing import BaseRoute
 
+from collabcode.collab.service import collab_service
 from collabcode.services import Services
 from collabcode.workspaces.authorizer import WorkspaceAuthorizer
-from collabcode.workspaces.contents import collab_contents, install_authorizer, notify_access_changed
+from collabcode.workspaces.contents import CollabContents, install_authorizer, notify_access_changed
 from collabcode.workspaces.events import Event, WorkspaceEvents
 from collabcode.workspaces.routes import EXTRAS_KEY, routes
 from collabcode.workspaces.service import WorkspaceLimits, WorkspaceService
@@ -40,10 +41,11 @@ class WorkspacesFeature:
         async def access_changed(workspace_id: str, user_id: str | None) -> None:
             await notify_access_changed(services, workspace_id, user_id)
 
+        contents = CollabContents(collab_service(services))
         service = WorkspaceService(
             db=services.db,
             clock=services.clock,
-            contents=collab_contents(services),
+            contents=contents,
             events=events,
             limits=workspace_limits(services),
             on_access_changed=access_changed,
@@ -51,9 +53,23 @@ class WorkspacesFeature:
 
         async def on_remote(event: Event) -> None:
             # Another process changed who may do what: re-check this process's open sockets now.
-            if event.get("type") in {"members.changed", "workspace.deleted"}:
+            kind, workspace_id = event.get("type"), str(event["workspace_id"])
+            if kind in {"members.changed", "workspace.deleted"}:
                 user_id = event.get("user_id")
-                await access_changed(str(event["workspace_id"]), user_id if isinstance(user_id, str) else None)
+                await access_changed(workspace_id, user_id if isinstance(user_id, str) else None)
+            # Another process deleted files: forget them here too, in case this process saved
+            # changes to them after that process removed their rows.
+            if kind == "workspace.deleted":
+                await contents.discard_loaded(workspace_id, None)
+            elif kind == "tree.changed":
+                changes = event.get("changes")
+                deleted = [
+                    str(change["id"])
+                    for change in (changes if isinstance(changes, list) else ())
+                    if isinstance(change, dict) and change.get("op") == "deleted" and change.get("kind") == "file"
+                ]
+                if deleted:
+                    await contents.discard_loaded(workspace_id, deleted)
 
         events.on_remote(on_remote)
         await events.start()

@@ -310,10 +310,11 @@ class WorkspaceService:
         self._require(identity, membership, OWNERS, "delete")
         async with self.db.transaction("workspaces.delete") as tx:
             file_ids = await store.list_file_ids(tx, workspace_id)
+            member_ids = [str(row["user_id"]) for row in await store.list_members(tx, workspace_id)]
             if await store.delete_workspace(tx, workspace_id) == 0:
                 raise NotFound()
         log.info("workspace deleted workspace=%s user=%s files=%d", workspace_id, identity.user_id, len(file_ids))
-        await self.events.publish({"type": "workspace.deleted", "workspace_id": workspace_id})
+        await self.events.publish({"type": "workspace.deleted", "workspace_id": workspace_id}, also_to=member_ids)
         await self._access_changed(workspace_id, None)
         await self._discard(workspace_id, file_ids)
 
@@ -387,7 +388,8 @@ class WorkspaceService:
 
     async def _members_changed(self, workspace_id: str, user_id: str, role: str | None) -> None:
         await self.events.publish(
-            {"type": "members.changed", "workspace_id": workspace_id, "user_id": user_id, "role": role}
+            {"type": "members.changed", "workspace_id": workspace_id, "user_id": user_id, "role": role},
+            also_to=(user_id,),
         )
         await self._access_changed(workspace_id, user_id)
 
