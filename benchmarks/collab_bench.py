@@ -71,32 +71,54 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _busy_cpu_seconds() -> float:
-    """CPU time the whole machine spent busy since boot (/proc/stat), in seconds."""
-    with open("/proc/stat") as handle:
-        fields = [int(value) for value in handle.readline().split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+def _cpu_by_process() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, CPU seconds of it and its reaped children) for every process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        # fields[0] is the state (field 3 of proc(5)); ppid, utime, stime, cutime, cstime follow
+        found[int(entry)] = (int(fields[1]), sum(int(value) for value in fields[11:15]) / tick)
+    return found
 
 
-def _own_cpu_seconds() -> float:
-    """CPU time of this process and of its reaped children (servers, client workers)."""
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+def _others_cpu_seconds() -> dict[int, float]:
+    """CPU seconds of every process outside this benchmark (its own tree is left out)."""
+    processes = _cpu_by_process()
+    ours = os.getpid()
+    others: dict[int, float] = {}
+    for pid, (_parent, seconds) in processes.items():
+        current, hops = pid, 0
+        while current not in (ours, 0, 1) and hops < 64:
+            current, hops = processes.get(current, (0, 0.0))[0], hops + 1
+        if current != ours:
+            others[pid] = seconds
+    return others
 
 
 class BackgroundLoad:
-    """How many CPUs other processes kept busy while a scenario ran (noise in the figures)."""
+    """How many CPUs other processes kept busy while a scenario ran (noise in the figures).
+
+    Per-process CPU time from /proc, including what each process's exited children used, over
+    every process that is not this benchmark or one of its descendants.
+    """
 
     def __enter__(self) -> BackgroundLoad:
-        self._wall, self._busy, self._own = time.monotonic(), _busy_cpu_seconds(), _own_cpu_seconds()
+        self._wall, self._before = time.monotonic(), _others_cpu_seconds()
         self.cpus = 0.0
         return self
 
     def __exit__(self, *exc: object) -> None:
         wall = max(1e-6, time.monotonic() - self._wall)
-        other = (_busy_cpu_seconds() - self._busy) - (_own_cpu_seconds() - self._own)
-        self.cpus = max(0.0, other / wall)
+        after = _others_cpu_seconds()
+        used = sum(max(0.0, seconds - self._before.get(pid, 0.0)) for pid, seconds in after.items())
+        self.cpus = used / wall
 
 
 def wait_idle(limit: float, log: Any, *, threshold: float = 0.25) -> float:
@@ -140,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}")
 
     started = time.monotonic()
+    stopped_by = ""
     try:
         for scenario in args.scenario_names:
             for repetition in range(args.repeat):
@@ -166,9 +189,13 @@ def main(argv: list[str] | None = None) -> int:
             console.print(results.table(scenario))
             results.print_notes(console, scenario)
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted; stopping servers[/]")
+        stopped_by = "interrupted"
+    except SystemExit as exc:  # SIGTERM: keep what was measured
+        stopped_by = f"terminated (exit {exc.code})"
     finally:
         stop_all()
+    if stopped_by:
+        console.print(f"[yellow]{stopped_by}: servers stopped; the results so far follow[/]")
     elapsed = time.monotonic() - started
     console.print()
     console.rule("all results")
@@ -176,12 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"[dim]{elapsed:.0f} s; load average now {os.getloadavg()[0]:.2f}[/]")
     info["elapsed_seconds"] = round(elapsed)
     info["loadavg_end"] = os.getloadavg()
+    info["stopped_by"] = stopped_by or None
     if args.json:
         payload = {"machine": info, "config": vars(config), "results": results.as_json()}
         args.json.write_text(json.dumps(payload, indent=2, default=str))
     if args.markdown:
         args.markdown.write_text(results.markdown())
-    return 0
+    return 130 if stopped_by == "interrupted" else 143 if stopped_by else 0
 
 
 if __name__ == "__main__":
