@@ -24,8 +24,6 @@ FEATURE_MODULES: tuple[str, ...] = (
     "collabcode.realtime.feature",
     "collabcode.workspaces.live",
     "collabcode.chat.feature",
-    "collabcode.calls.feature",
-    "collabcode.assistant.feature",
 )
 
 
