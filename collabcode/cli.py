@@ -205,3 +205,8 @@ from collabcode.admin_cli import invites, sessions, users  # noqa: E402  (accoun
 admin.add_command(users)
 admin.add_command(invites)
 admin.add_command(sessions)
+
+from collabcode.backup_cli import backup, restore  # noqa: E402  (operations: backup, restore)
+
+admin.add_command(backup)
+admin.add_command(restore)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -101,9 +102,9 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     server.stop()
 
 
-@pytest.fixture
-def fresh_postgres_url() -> Iterator[str]:
-    """A brand-new PostgreSQL database for a whole server process, dropped afterwards."""
+@contextlib.contextmanager
+def new_postgres_database() -> Iterator[str]:
+    """Create a brand-new PostgreSQL database and yield its URL; dropped afterwards."""
     import asyncio
     import secrets as _secrets
     from urllib.parse import urlsplit, urlunsplit
@@ -128,6 +129,13 @@ def fresh_postgres_url() -> Iterator[str]:
         yield urlunsplit(parts._replace(path="/" + name))
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """A brand-new PostgreSQL database for a whole server process, dropped afterwards."""
+    with new_postgres_database() as url:
+        yield url
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
