@@ -84,6 +84,7 @@ class Person:
         self.editor = YClient(name)
         self.reconnects = 0
         self.sent: dict[str, str] = {}
+        self.pending: dict[str, str] = {}
         self.events: EventsClient | None = None
 
     def server(self) -> LiveServer:
@@ -131,8 +132,6 @@ class Person:
         self.pending[client_id] = body
         return False
 
-    pending: dict[str, str]
-
     async def listen(self) -> None:
         url = self.server().url.replace("http://", "ws://") + "/ws/events"
         ws = await websockets.connect(url, additional_headers=self.headers, open_timeout=10)
@@ -142,7 +141,6 @@ class Person:
 
 async def setup(cluster: Cluster) -> tuple[Person, Person, str, str, str]:
     alice, bob = Person("alice", cluster, 0), Person("bob", cluster, 1)
-    alice.pending, bob.pending = {}, {}
     await alice.sign_in()
     await bob.sign_in()
     async with httpx.AsyncClient(base_url=cluster.servers[0].url, timeout=10) as http:
@@ -163,7 +161,7 @@ async def setup(cluster: Cluster) -> tuple[Person, Person, str, str, str]:
 
 async def work(people: tuple[Person, Person], wid: str, fid: str, cid: str, stop: asyncio.Event) -> None:
     """Both type (distinct text each) and Alice chats, until ``stop``; reconnecting as needed."""
-    alice, bob = people
+    alice = people[0]
     step = 0
     while not stop.is_set():
         for person in people:
