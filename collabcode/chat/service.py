@@ -187,6 +187,9 @@ class ChatService:
             peer = Member(str(row["id"]), peer_id, user_id, int(row["peer_delivered_seq"]), int(row["peer_read_seq"]))
             last = store.last_message_of(row)
             hidden = peer_id in mine or peer_id in theirs
+            if last is not None and last.sender_id == peer_id and last.deleted_at is None:
+                # The list shows the other person's last message: it has reached this person.
+                self.note_delivered(user_id, str(row["id"]), last.seq)
             out.append(
                 {
                     "id": str(row["id"]),
