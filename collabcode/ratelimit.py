@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from prometheus_client import Counter
+
 from collabcode.clock import Clock
 
 if TYPE_CHECKING:
@@ -203,11 +205,39 @@ def create_rate_limiter(redis_url: str | None, clock: Clock) -> RateLimiter:
     return MemoryRateLimiter(clock)
 
 
+class CountingRateLimiter:
+    """A limiter that counts refusals by bucket for /metrics (who is being throttled, and how often)."""
+
+    def __init__(self, inner: RateLimiter, refused: Counter) -> None:
+        self._inner = inner
+        self._refused = refused
+        self.kind = inner.kind
+
+    @property
+    def inner(self) -> RateLimiter:
+        return self._inner
+
+    async def hit(self, bucket: str, key: str, rate: Rate, cost: int = 1) -> Decision:
+        decision = await self._inner.hit(bucket, key, rate, cost)
+        if not decision.allowed:
+            self._refused.labels(bucket.split(":", 1)[0][:48]).inc()
+        return decision
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
 def limiter_for(services: Services) -> RateLimiter:
     """The instance's limiter, created on first use and closed at shutdown."""
     limiter: RateLimiter | None = services.extras.get(_EXTRAS_KEY)
     if limiter is None:
-        limiter = create_rate_limiter(services.settings.redis_url, services.clock)
+        refused = Counter(
+            "collabcode_rate_limited",
+            "Requests refused by a rate limit, by bucket.",
+            ["bucket"],
+            registry=services.metrics.registry,
+        )
+        limiter = CountingRateLimiter(create_rate_limiter(services.settings.redis_url, services.clock), refused)
         services.extras[_EXTRAS_KEY] = limiter
         services.shutdown_hooks.append(limiter.close)
     return limiter

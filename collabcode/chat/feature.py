@@ -39,6 +39,7 @@ class ChatFeature:
         hub.presence.add_audience_source(service.audience)
         hub.presence.add_audience_filter(service.without_blocked)
         services.extras[SERVICE_KEY] = service
+        services.metrics.add_stats("collabcode_chat", service.stats, "Private messaging")
         service.start()
         services.shutdown_hooks.append(service.close)
 

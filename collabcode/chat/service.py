@@ -115,6 +115,10 @@ class ChatService:
         self._sends.start()
         self._delivery_task = asyncio.create_task(self._delivery_loop(), name="chat-delivery")
 
+    def stats(self) -> dict[str, float]:
+        """Counters for /metrics: messages stored since start."""
+        return {"messages_sent_total": float(self._sends.sent)}
+
     async def close(self) -> None:
         await self._sends.close()
         task, self._delivery_task = self._delivery_task, None
