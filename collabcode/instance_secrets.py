@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 SECRETS_FILE = "secrets.json"
 # Each generated secret: 48 random bytes, URL-safe text (>= 32 bytes as SECURITY.md requires).
-GENERATED = ("jwt_secret", "jwt_refresh_secret", "ticket_secret", "hash_key")
+GENERATED = ("jwt_secret", "jwt_refresh_secret", "ticket_secret", "hash_key", "turn_secret")
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,11 @@ class InstanceSecrets:
     jwt_refresh_secret: str
     ticket_secret: str
     hash_key: str
+    #: The TURN REST API shared secret: the managed coturn's, or the external server's (``turn_secret``).
+    turn_secret: str = ""
 
     def values(self) -> list[str]:
-        return [self.jwt_secret, self.jwt_refresh_secret, self.ticket_secret, self.hash_key]
+        return [self.jwt_secret, self.jwt_refresh_secret, self.ticket_secret, self.hash_key, self.turn_secret]
 
 
 def ensure_data_dir(path: Path) -> Path:
@@ -101,4 +103,5 @@ def load_or_create_secrets(settings: Settings) -> InstanceSecrets:
         jwt_refresh_secret=settings.jwt_refresh_secret or stored["jwt_refresh_secret"],
         ticket_secret=stored["ticket_secret"],
         hash_key=stored["hash_key"],
+        turn_secret=settings.turn_secret or stored["turn_secret"],
     )

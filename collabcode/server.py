@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Sequence
 from types import FrameType
+from typing import Protocol
 
 import uvicorn
 from starlette.applications import Starlette
@@ -15,12 +17,29 @@ from collabcode.settings import Settings
 log = logging.getLogger(__name__)
 
 
+class Background(Protocol):
+    """Something that runs beside the web server (the STUN/TURN side of calls)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class GracefulServer(uvicorn.Server):
     """On SIGTERM/SIGINT: stop accepting, close our sockets with 1001, then uvicorn's drain."""
 
-    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+    def __init__(self, config: uvicorn.Config, app: Starlette, background: Sequence[Background] = ()) -> None:
         super().__init__(config)
         self._app = app
+        self._background = list(background)
+        self._background_started: list[Background] = []
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            for item in self._background:
+                await item.start()
+                self._background_started.append(item)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # uvicorn re-raises the signal after draining; a drained server exits 0 instead, which
@@ -40,9 +59,15 @@ class GracefulServer(uvicorn.Server):
             except TimeoutError:
                 log.warning("closing sockets took too long; continuing shutdown")
         await super().shutdown(sockets)
+        for item in reversed(self._background_started):
+            try:
+                await item.stop()
+            except Exception:
+                log.exception("stopping a background service failed")
+        self._background_started.clear()
 
 
-def build_server(app: Starlette, settings: Settings) -> GracefulServer:
+def build_server(app: Starlette, settings: Settings, background: Sequence[Background] = ()) -> GracefulServer:
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -61,4 +86,4 @@ def build_server(app: Starlette, settings: Settings) -> GracefulServer:
         timeout_graceful_shutdown=int(settings.shutdown_timeout) or 1,
         h11_max_incomplete_event_size=64 * 1024,
     )
-    return GracefulServer(config, app)
+    return GracefulServer(config, app, background)

@@ -1,0 +1,1 @@
+"""Audio/video calls: lifecycle, signaling over the events socket, STUN and TURN."""
