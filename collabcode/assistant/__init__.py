@@ -1,0 +1,1 @@
+"""The AI coding assistant: inline completions and a code-aware chat (docs/assistant.md)."""
