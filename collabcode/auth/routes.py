@@ -403,10 +403,24 @@ async def admin_update_user(request: Request) -> Response:
     user_id = _path_id(request, "user_id")
     body = await _body(request, schemas.AdminUserUpdate)
     changes = _provided(body)
-    user = await _service(request).update_user(
-        user_id, role=changes.get("role"), disabled=changes.get("disabled"), actor=actor
-    )
+    service = _service(request)
+    user = await service.update_user(user_id, role=changes.get("role"), disabled=changes.get("disabled"), actor=actor)
+    if changes.get("verified") and not user.email_verified:
+        user = await service.set_verified(user_id)
     return _json(admin_user_json(user))
+
+
+@endpoint
+async def admin_reset_link(request: Request) -> Response:
+    """A one-time link (1 hour) for the user to choose a new password; shown once, never mailed."""
+    actor = await require_admin(request)
+    user_id = _path_id(request, "user_id")
+    await _optional_body(request, schemas.Empty)
+    service = _service(request)
+    user = await service.get_user(user_id)
+    url = await service.reset_link(user.id)
+    log.info("password reset link created user=%s by=%s", user.id, actor.user_id)
+    return _json({"url": url, "expires_in": service.policy.reset_ttl})
 
 
 @endpoint
@@ -456,6 +470,7 @@ routes: list[BaseRoute] = [
     Route("/api/me", update_me, methods=["PATCH"]),
     Route("/api/admin/users", admin_users, methods=["GET"]),
     Route("/api/admin/users/{user_id}", admin_update_user, methods=["PATCH"]),
+    Route("/api/admin/users/{user_id}/reset-link", admin_reset_link, methods=["POST"]),
     Route("/api/admin/invites", admin_invites, methods=["GET"]),
     Route("/api/admin/invites", admin_create_invite, methods=["POST"]),
     Route("/api/admin/invites/{invite_id}", admin_revoke_invite, methods=["DELETE"]),

@@ -113,6 +113,8 @@ class ProfileUpdate(Strict):
 class AdminUserUpdate(Strict):
     role: Literal["admin", "member"] | None = None
     disabled: bool | None = None
+    #: Only ``true``: an administrator can confirm an address, not take a confirmation back.
+    verified: Literal[True] | None = None
 
 
 class InviteCreate(Strict):

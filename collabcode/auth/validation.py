@@ -14,6 +14,8 @@ import unicodedata
 
 EMAIL_MAX_BYTES = 254
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_-]{3,32}$")
+#: Names that are path segments of the API (``GET /api/users/search``), so no account may take them.
+RESERVED_USERNAMES = frozenset({"search"})
 DISPLAY_NAME_MAX = 64
 BIO_MAX = 500
 COLOR_PATTERN = re.compile(r"^#[0-9a-f]{6}$")
@@ -82,6 +84,8 @@ def normalize_username(value: str, field: str = "username") -> str:
         raise InputRejected(
             field, "invalid_username", "Use 3 to 32 characters: lower-case letters, digits, '_' and '-'."
         )
+    if text in RESERVED_USERNAMES:
+        raise InputRejected(field, "reserved_username", "This username is reserved; choose another.")
     return text
 
 

@@ -155,8 +155,8 @@ def _hello(connection: EventsConnection, limits: EventsLimits) -> dict[str, Any]
 
 
 async def _snapshot(hub: EventsHub, connection: EventsConnection) -> None:
-    """The presence of everyone this user may see (the relation is symmetric, see presence.py)."""
-    audience = await hub.presence.presence_audience(connection.user_id)
+    """The presence of everyone this user may see (see ``Presence.visible_to``)."""
+    audience = await hub.presence.visible_to(connection.user_id)
     views = await hub.presence.views(sorted(audience))
     connection.send_frame({"type": "presence.snapshot", "users": [view.as_frame_fields() for view in views.values()]})
 

@@ -384,6 +384,7 @@ class Presence:
         self._db = db
         self._clock = clock
         self._sources: list[AudienceSource] = []
+        self._directed: list[tuple[AudienceSource, AudienceSource]] = []
         self._filters: list[AudienceFilter] = []
         self._hub: EventsHub | None = None
 
@@ -396,13 +397,23 @@ class Presence:
         """``source(user_id)`` names people who may see ``user_id``'s presence (e.g. chat peers).
 
         Sources must be symmetric (if A may see B, B may see A): a socket's initial snapshot
-        shows the presence of its own audience. A later asymmetric relation (following) needs
-        its own "whom may I see" source.
+        (:meth:`visible_to`) shows the presence of its own audience. An asymmetric relation
+        (following) is added with :meth:`add_directed_source` instead.
         """
         self._sources.append(source)
 
+    def add_directed_source(self, audience: AudienceSource, visible: AudienceSource) -> None:
+        """An asymmetric relation (following): ``audience(user_id)`` names people who may see
+        ``user_id`` (its followers), ``visible(viewer_id)`` the people ``viewer_id`` may see (whom
+        it follows). Both sides describe the same relation."""
+        self._directed.append((audience, visible))
+
     def add_audience_filter(self, flt: AudienceFilter) -> None:
-        """``flt(user_id, audience)`` removes people who must not see ``user_id`` (e.g. blocks)."""
+        """``flt(user_id, audience)`` removes people who must not see ``user_id`` (e.g. blocks).
+
+        Filters must be symmetric (a block hides both people from each other): :meth:`visible_to`
+        applies them with the viewer in the place of ``user_id``.
+        """
         self._filters.append(flt)
 
     async def presence_audience(self, user_id: str) -> set[str]:
@@ -410,10 +421,25 @@ class Presence:
         audience: set[str] = set()
         for source in self._sources:
             audience |= await source(user_id)
+        for directed, _ in self._directed:
+            audience |= await directed(user_id)
         audience.discard(user_id)
         for flt in self._filters:
             audience = await flt(user_id, audience)
         return audience
+
+    async def visible_to(self, viewer_id: str) -> set[str]:
+        """Everyone whose presence ``viewer_id`` may see (a socket's snapshot): the symmetric
+        sources, plus the "whom may I see" side of directed ones, then the filters."""
+        visible: set[str] = set()
+        for source in self._sources:
+            visible |= await source(viewer_id)
+        for _, reverse in self._directed:
+            visible |= await reverse(viewer_id)
+        visible.discard(viewer_id)
+        for flt in self._filters:
+            visible = await flt(viewer_id, visible)
+        return visible
 
     # -- reading --------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Profiles, following, avatars, the dashboard and the activity feed (docs/social.md)."""
