@@ -133,6 +133,10 @@ class SocketHub:
             connection.recheck_now()
         return len(matched)
 
+    def open_documents(self) -> list[tuple[str, str, str]]:
+        """(user id, workspace id, file id) of every open socket: what people have open right now."""
+        return [(c.user_id, c.workspace_id, c.file_id) for c in self._open]
+
     def __len__(self) -> int:
         return len(self._open)
 

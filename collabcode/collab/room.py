@@ -116,12 +116,18 @@ _Source = Peer | Literal["server", "remote"]
 
 @dataclass(frozen=True, slots=True)
 class AppliedUpdate:
-    """A change to store and publish. ``index`` grows by one per change in this room."""
+    """A change to store and publish. ``index`` grows by one per change in this room.
+
+    ``via`` is ``"assistant"`` for a peer's change made by the assistant on that user's behalf:
+    the editor announces such an edit by setting an ``assistant`` field on the user's awareness
+    state just before it (see :meth:`Room._note_assistant`).
+    """
 
     doc_id: str
     index: int
     update: bytes
     origin: Origin
+    via: str | None = None
 
 
 UpdateHook = Callable[[AppliedUpdate], None]
@@ -160,6 +166,8 @@ class _PeerState:
     #: (receipt, change index that must be durable first), oldest first.
     unsaved: deque[tuple[int, int]] = field(default_factory=deque)
     saved_sent: int = 0
+    #: The peer's next change is the assistant's (its awareness just gained an ``assistant`` range).
+    assistant_next: bool = False
 
 
 @dataclass(slots=True)
@@ -500,6 +508,11 @@ class Room:
         """Relay and emit what the transaction actually changed (nothing for a duplicate)."""
         captured, self._captured = self._captured, []
         sender = None if isinstance(origin, str) else origin.peer_id
+        via = None
+        sender_state = self._peers.get(sender) if sender is not None else None
+        if sender_state is not None and sender_state.assistant_next and captured:
+            sender_state.assistant_next = False
+            via = "assistant"
         for change in captured:
             message = encode_sync_update(change)  # encoded once, the same bytes to everyone
             for state in self._peers.values():
@@ -511,7 +524,7 @@ class Room:
             if self._on_update is not None:
                 stored: Origin = ORIGIN_SERVER if isinstance(origin, str) else origin
                 try:
-                    self._on_update(AppliedUpdate(self.doc_id, self._last_index, change, stored))
+                    self._on_update(AppliedUpdate(self.doc_id, self._last_index, change, stored, via))
                 except Exception:
                     # The change is applied and relayed; failing the sender would not undo it.
                     log.exception("update hook failed doc=%s index=%d", self.doc_id, self._last_index)
@@ -557,9 +570,27 @@ class Room:
                 claims.add(client_id)
             accepted.append((entry, self._stamp(state.peer, entry)))
         state.owned |= claims
+        for entry, stamped in accepted:
+            self._note_assistant(state, entry.client_id, stamped)
         changed = [e.client_id for e, stamped in accepted if self._set_awareness(state, e, stamped)]
         if changed:
             self._broadcast_awareness(list(dict.fromkeys(changed)), publish=True)
+
+    def _note_assistant(self, state: _PeerState, client_id: int, stamped: str | None) -> None:
+        """Expect an assistant edit when a peer's state gains an ``assistant`` range.
+
+        The editor sets ``assistant`` on the user's awareness right before applying the
+        assistant's edit (one transaction, so one update frame) and keeps it for a few seconds;
+        only the change that follows its appearance is credited to the assistant, so typing
+        while the marker is still shown stays the user's own.
+        """
+        new = _assistant_field(stamped)
+        if new is None:
+            state.assistant_next = False  # the marker is gone: no edit of the assistant is coming
+            return
+        record = self._awareness.get(client_id)
+        if _assistant_field(record.state_json if record is not None else None) is None:
+            state.assistant_next = True
 
     def apply_remote_awareness(self, update: bytes, now: float) -> None:
         """Take awareness states that peers on another process set (stamped there).
@@ -734,6 +765,17 @@ class Room:
         if not self.closed:
             self.closed = True
             self._doc.unobserve(self._subscription)
+
+
+def _assistant_field(state_json: str | None) -> object | None:
+    """The non-null ``assistant`` field of a stamped awareness state, if any."""
+    if state_json is None or '"assistant"' not in state_json:
+        return None
+    try:
+        parsed = json.loads(state_json)
+    except ValueError:
+        return None
+    return parsed.get("assistant") if isinstance(parsed, dict) else None
 
 
 def _leaves_pending(leftover: bytes, state_vector: dict[int, int]) -> bool:

@@ -22,16 +22,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
+from typing import cast
 
 import pycrdt
 
 from collabcode.clock import Clock, SystemClock
 from collabcode.collab.room import AppliedUpdate, Peer, Room, RoomLimits
-from collabcode.collab.store import DocumentStore
+from collabcode.collab.store import DocumentStore, HistoryPart, HistoryStore
+from collabcode.logs import user_id_var
 
-__all__ = ["PersistenceError", "Publisher", "RoomManager"]
+__all__ = ["PersistenceError", "Publisher", "RoomManager", "change_via"]
+
+#: How a server-made change in this context is made (``"restore"``, ...), for the file history.
+#: Its author is the signed-in user of the request (``user_id_var``, set by the auth layer).
+change_via: ContextVar[str | None] = ContextVar("collab_change_via", default=None)
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +58,8 @@ class PersistenceError(Exception):
 class _Entry:
     room: Room
     empty_since: float | None
-    pending: list[bytes] = field(default_factory=list)
+    #: Changes not stored yet, each with its author (the server's identity) and ``via``.
+    pending: list[HistoryPart] = field(default_factory=list)
     pending_index: int = 0
     save_task: asyncio.Task[None] | None = None
     last_error: Exception | None = None
@@ -96,6 +104,8 @@ class RoomManager:
                 removed by ``sweep`` (their process may have died without saying so).
         """
         self._store = store
+        #: Set when the store records who made each change (the file history).
+        self._history = cast(HistoryStore, store) if getattr(store, "keeps_history", False) else None
         self._clock = clock or SystemClock()
         self._idle = idle_unload_seconds
         self._limits = limits or RoomLimits()
@@ -278,7 +288,11 @@ class RoomManager:
         entry = self._entries.get(applied.doc_id)
         if entry is None:
             return  # a discarded room (its file was deleted): nothing of it is kept
-        entry.pending.append(applied.update)
+        if isinstance(applied.origin, str):
+            part = HistoryPart(applied.update, user_id_var.get(), change_via.get())
+        else:
+            part = HistoryPart(applied.update, applied.origin.user_id, applied.via)
+        entry.pending.append(part)
         entry.pending_index = applied.index
         entry.text_dirty = True
         if self._publish is not None:
@@ -306,8 +320,12 @@ class RoomManager:
             batch, upto = entry.pending, entry.pending_index
             entry.pending = []
             try:
-                update = batch[0] if len(batch) == 1 else pycrdt.merge_updates(*batch)
-                seq = await self._store.append(doc_id, update)
+                history = _by_author(batch)
+                update = history[0].update if len(history) == 1 else pycrdt.merge_updates(*(p.update for p in history))
+                if self._history is not None:
+                    seq = await self._history.append(doc_id, update, history)
+                else:
+                    seq = await self._store.append(doc_id, update)
             except Exception as exc:
                 entry.pending[:0] = batch  # never drop unsaved changes
                 entry.last_error = exc
@@ -432,3 +450,17 @@ class RoomManager:
             for entry in self._entries.values():
                 entry.room.close()
             self._entries.clear()
+
+
+def _by_author(batch: list[HistoryPart]) -> list[HistoryPart]:
+    """Merge runs of consecutive changes by the same author (and ``via``) into one part each."""
+    parts: list[HistoryPart] = []
+    run: list[bytes] = []
+    for index, part in enumerate(batch):
+        run.append(part.update)
+        following = batch[index + 1] if index + 1 < len(batch) else None
+        if following is None or (following.author_id, following.via) != (part.author_id, part.via):
+            merged = run[0] if len(run) == 1 else pycrdt.merge_updates(*run)
+            parts.append(HistoryPart(merged, part.author_id, part.via))
+            run = []
+    return parts

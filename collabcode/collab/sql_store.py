@@ -27,6 +27,7 @@ import pycrdt
 from collabcode.clock import Clock, SystemClock, now_ms
 from collabcode.collab.protocol import ProtocolError, guarded
 from collabcode.collab.room import CorruptDocumentError
+from collabcode.collab.store import HistoryPart
 from collabcode.db import Database, DatabaseUnavailable, Executor
 
 __all__ = ["SqlDocumentStore"]
@@ -49,6 +50,10 @@ _UPTO = (
     "ORDER BY part, seq"
 )
 _INSERT_UPDATE = "INSERT INTO doc_updates (doc_id, seq, data, created_at) VALUES (?, ?, ?, ?)"
+_INSERT_HISTORY = (
+    "INSERT INTO doc_history (doc_id, seq, part, author_id, via, authors, created_at, data) "
+    "VALUES (?, ?, ?, ?, ?, NULL, ?, ?)"
+)
 
 
 @dataclass(eq=False)
@@ -56,6 +61,7 @@ class _Append:
     doc_id: str
     update: bytes
     future: asyncio.Future[int]
+    history: Sequence[HistoryPart] = ()
     received: float = field(default_factory=time.monotonic)
 
 
@@ -73,7 +79,9 @@ def _merge(parts: Sequence[bytes], doc_id: str) -> bytes:
 
 
 class SqlDocumentStore:
-    """:class:`~collabcode.collab.store.DocumentStore` on a :class:`~collabcode.db.Database`."""
+    """:class:`~collabcode.collab.store.HistoryStore` on a :class:`~collabcode.db.Database`."""
+
+    keeps_history = True
 
     def __init__(
         self,
@@ -130,12 +138,16 @@ class SqlDocumentStore:
 
     # ------------------------------------------------------------------ appending (group commit)
 
-    async def append(self, doc_id: str, update: bytes) -> int:
-        """Queue ``update``; returns its sequence number once the batch holding it committed."""
+    async def append(self, doc_id: str, update: bytes, history: Sequence[HistoryPart] = ()) -> int:
+        """Queue ``update``; returns its sequence number once the batch holding it committed.
+
+        Its ``history`` parts (who made which share of it) are written in the same transaction,
+        so a stored change always has its history (docs/history.md).
+        """
         if self._closed:
             raise DatabaseUnavailable("the document store is closed")
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Append(doc_id, update, future))
+        self._queue.append(_Append(doc_id, update, future, history))
         self._idle.clear()
         self._wake.set()
         if self._task is None or self._task.done():
@@ -195,7 +207,7 @@ class SqlDocumentStore:
                 item.future.set_result(seqs[id(item)])
 
     async def _write(self, by_doc: dict[str, list[_Append]]) -> dict[int, int]:
-        """One transaction: take sequence numbers per document, insert every row."""
+        """One transaction: take sequence numbers per document, insert every row and its history."""
         now = now_ms(self._clock)
         # Sorted, so two processes lock document rows in the same order and cannot deadlock.
         doc_ids = sorted(by_doc)
@@ -205,14 +217,20 @@ class SqlDocumentStore:
                 chunk = doc_ids[start : start + _CHUNK]
                 heads.update(await _take_seqs(tx, [(d, len(by_doc[d])) for d in chunk], now))
             rows: list[tuple[Any, ...]] = []
+            history: list[tuple[Any, ...]] = []
             assigned: dict[int, int] = {}
             for doc_id in doc_ids:
                 items = by_doc[doc_id]
                 first = heads[doc_id] - len(items) + 1
                 for offset, item in enumerate(items):
-                    assigned[id(item)] = first + offset
-                    rows.append((doc_id, first + offset, item.update, now))
+                    seq = first + offset
+                    assigned[id(item)] = seq
+                    rows.append((doc_id, seq, item.update, now))
+                    parts = item.history or (HistoryPart(item.update, None),)
+                    for part, share in enumerate(parts):
+                        history.append((doc_id, seq, part, share.author_id, share.via, now, share.update))
             await tx.execute_many(_INSERT_UPDATE, rows)
+            await tx.execute_many(_INSERT_HISTORY, history)
         return assigned
 
     # ------------------------------------------------------------------ compaction and text

@@ -8,12 +8,26 @@ the returned sequence number is what turns into a "saved" acknowledgement for th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import pycrdt
 
-__all__ = ["DocumentStore", "MemoryDocumentStore"]
+__all__ = ["DocumentStore", "HistoryPart", "HistoryStore", "MemoryDocumentStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPart:
+    """One person's share of an appended update, kept in the file's history (docs/history.md).
+
+    ``author_id`` is the server's identity of whoever made the change (None: the server itself);
+    ``via`` says how (``"assistant"``, ``"restore"``) when not typed by that person directly.
+    """
+
+    update: bytes
+    author_id: str | None
+    via: str | None = None
 
 
 class DocumentStore(Protocol):
@@ -47,12 +61,27 @@ class DocumentStore(Protocol):
     async def set_text(self, doc_id: str, text: str) -> None: ...
 
 
+class HistoryStore(DocumentStore, Protocol):
+    """A store that also keeps each file's history (docs/history.md); says so with ``keeps_history``.
+
+    ``append`` takes the update's ``history``: its parts by author, recorded with the update's
+    sequence number atomically with the update (one part with no author when empty).
+    """
+
+    keeps_history: bool
+
+    async def append(self, doc_id: str, update: bytes, history: Sequence[HistoryPart] = ()) -> int: ...
+
+
 @dataclass
 class MemoryDocumentStore:
     """A process-local store for tests and throwaway instances; counts its calls."""
 
+    #: Record history parts in ``history`` (off by default, so subclasses may keep a two-argument append).
+    keeps_history: bool = False
     rows: dict[str, list[tuple[int, bytes]]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    history: dict[str, list[tuple[int, HistoryPart]]] = field(default_factory=dict)
     load_calls: int = 0
     append_calls: int = 0
     compact_calls: int = 0
@@ -68,11 +97,13 @@ class MemoryDocumentStore:
             return None, after_seq
         return _merge([update for _, update in rows]), max(seq for seq, _ in rows)
 
-    async def append(self, doc_id: str, update: bytes) -> int:
+    async def append(self, doc_id: str, update: bytes, history: Sequence[HistoryPart] = ()) -> int:
         self.append_calls += 1
         seq = self._next_seq.get(doc_id, 0) + 1
         self._next_seq[doc_id] = seq
         self.rows.setdefault(doc_id, []).append((seq, update))
+        parts = list(history) or [HistoryPart(update, None)]
+        self.history.setdefault(doc_id, []).extend((seq, part) for part in parts)
         return seq
 
     async def compact(self, doc_id: str, state: bytes, upto_seq: int) -> None:
