@@ -132,6 +132,11 @@ class Person:
         self.pending[client_id] = body
         return False
 
+    async def close(self) -> None:
+        await self.editor.close()
+        if self.events is not None:
+            await self.events.close()
+
     async def listen(self) -> None:
         url = self.server().url.replace("http://", "ws://") + "/ws/events"
         ws = await websockets.connect(url, additional_headers=self.headers, open_timeout=10)
@@ -210,6 +215,14 @@ async def settle(people: tuple[Person, Person], wid: str, fid: str, cid: str, da
 
 async def kill_one(cluster: Cluster) -> None:
     alice, bob, wid, fid, cid = await setup(cluster)
+    try:
+        await _kill_one(cluster, alice, bob, wid, fid, cid)
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def _kill_one(cluster: Cluster, alice: Person, bob: Person, wid: str, fid: str, cid: str) -> None:
     stop = asyncio.Event()
     worker = asyncio.create_task(work((alice, bob), wid, fid, cid, stop))
     await asyncio.sleep(1.5)
@@ -225,6 +238,14 @@ async def kill_one(cluster: Cluster) -> None:
 
 async def rolling_restart(cluster: Cluster) -> None:
     alice, bob, wid, fid, cid = await setup(cluster)
+    try:
+        await _rolling_restart(cluster, alice, bob, wid, fid, cid)
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def _rolling_restart(cluster: Cluster, alice: Person, bob: Person, wid: str, fid: str, cid: str) -> None:
     stop = asyncio.Event()
     worker = asyncio.create_task(work((alice, bob), wid, fid, cid, stop))
     await asyncio.sleep(1)
@@ -241,6 +262,14 @@ async def rolling_restart(cluster: Cluster) -> None:
 
 async def redis_outage(cluster: Cluster) -> None:
     alice, bob, wid, fid, cid = await setup(cluster)
+    try:
+        await _redis_outage(cluster, alice, bob, wid, fid, cid)
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+async def _redis_outage(cluster: Cluster, alice: Person, bob: Person, wid: str, fid: str, cid: str) -> None:
     await bob.listen()
     stop = asyncio.Event()
     worker = asyncio.create_task(work((alice, bob), wid, fid, cid, stop))
