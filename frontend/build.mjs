@@ -204,6 +204,10 @@ fs.rmSync(twTemp, { recursive: true, force: true });
 // 4. Static files from web/.
 const favicon = writeHashed('assets', 'favicon', '.svg', fs.readFileSync(path.join(FRONTEND, 'web/favicon.svg')));
 
+// 4b. The service worker (offline app shell): a fixed name, served as /static/sw.js with
+//     Service-Worker-Allowed: / so it can control every app route.
+await esbuild.build({ ...common, metafile: false, format: 'iife', entryPoints: { sw: 'src/shell/service-worker.js' }, entryNames: '[name]' });
+
 // 5. Licences of the third-party packages whose code is in the bundles (legal comments
 //    are stripped from the JavaScript, so the texts ship next to it).
 const bundledPackages = new Map();

@@ -32,6 +32,16 @@ APP_ROUTES = (
     "/workspaces",
     "/w/{workspace_id}",
     "/w/{workspace_id}/f/{file_id}",
+    "/messages",
+    "/messages/{conversation_id}",
+    "/calls",
+    "/dashboard",
+    "/u/{username}",
+    "/admin",
+    "/admin/users",
+    "/admin/invites",
+    "/admin/settings",
+    "/admin/health",
 )
 
 mimetypes.add_type("text/javascript", ".js")
@@ -98,7 +108,11 @@ async def static_file(request: Request) -> Response:
     if path is None or path.name.endswith(".gz"):
         raise NotFound("No such file.")
     cache = IMMUTABLE if rel.startswith("assets/") else REVALIDATE
-    return file_response(request, path, cache)
+    response = file_response(request, path, cache)
+    if rel == "sw.js":
+        # The offline app shell's service worker lives under /static/ but controls every app route.
+        response.headers["service-worker-allowed"] = "/"
+    return response
 
 
 def shell_response(request: Request, status_code: int = 200) -> Response:

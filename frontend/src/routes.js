@@ -11,10 +11,27 @@ import { signinView } from './views/signin-view.js';
 import { signupView } from './views/signup-view.js';
 import { verifyEmailView } from './views/verify-email-view.js';
 import { workspacesView } from './views/workspaces-view.js';
+import { homeRoute } from './dashboard/home-route.js';
+
+const dashboardView = lazyView('Dashboard', () => import('./dashboard/dashboard-view.js').then((m) => m.dashboardView));
+const adminView = requireAuth(lazyView('Administration', () => import('./admin/admin-view.js').then((m) => m.adminView)));
+const profileView = requireAuth(lazyView('Profile', () => import('./profile/profile-view.js').then((m) => m.profileView)));
+
+const messagesView = requireAuth(
+  lazyView('Messages', () => import('./messages/messages-view.js').then((m) => m.messagesView)),
+);
+
+const callsView = requireAuth(lazyView('Calls', () => import('./calls/calls-view.js').then((m) => m.callsView)));
 
 /** Paths the app renders. The server answers each of them with index.html. */
 export const ROUTES = {
-  '/': homeView,
+  '/': homeRoute(homeView, dashboardView),
+  '/dashboard': requireAuth(dashboardView),
+  '/admin': adminView,
+  '/admin/users': adminView,
+  '/admin/invites': adminView,
+  '/admin/settings': adminView,
+  '/admin/health': adminView,
   '/scratch': scratchView,
   '/signin': signinView,
   '/signup': signupView,
@@ -27,6 +44,8 @@ export const ROUTES = {
     lazyView('Account settings', () => import('./views/account/account-view.js').then((m) => m.accountView)),
   ),
   '/workspaces': requireAuth(workspacesView),
+  '/messages': messagesView,
+  '/calls': callsView,
 };
 
 const workspaceView = requireAuth(
@@ -40,6 +59,8 @@ const workspaceView = requireAuth(
 export const PATTERN_ROUTES = [
   { pattern: /^\/w\/[0-9a-f]{32}$/, view: workspaceView },
   { pattern: /^\/w\/[0-9a-f]{32}\/f\/[0-9a-f]{32}$/, view: workspaceView },
+  { pattern: /^\/messages\/[0-9a-f]{32}$/, view: messagesView },
+  { pattern: /^\/u\/[A-Za-z0-9_-]{1,64}$/, view: profileView },
 ];
 
 export const NOT_FOUND = notFoundView;

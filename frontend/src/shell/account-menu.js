@@ -73,6 +73,9 @@ function userMenu(user, signal) {
     h(
       'ul',
       { class: 'pt-1' },
+      user?.username
+        ? h('li', null, h('a', { href: `/u/${encodeURIComponent(user.username)}`, class: MENU_ITEM, dataset: { nav: '' } }, 'Your profile'))
+        : null,
       h('li', null, h('a', { href: '/settings/account', class: MENU_ITEM, dataset: { nav: '' } }, 'Account settings')),
       h('li', null, signOutButton),
     ),
@@ -134,7 +137,7 @@ export function startAccountMenu(container) {
   let controller = new AbortController();
   const render = (state) => {
     const user = state.user ?? {};
-    const key = JSON.stringify([state.status, user.id, user.username, user.display_name, user.avatar_color]);
+    const key = JSON.stringify([state.status, user.id, user.username, user.display_name, user.avatar_color, user.avatar_url]);
     if (key === shownKey) return;
     shownKey = key;
     const hadFocus = container.contains(document.activeElement);

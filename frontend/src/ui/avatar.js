@@ -58,10 +58,30 @@ export function initialsOf(user) {
 const SIZES = {
   small: 'size-8 text-xs',
   large: 'size-14 text-lg',
+  xl: 'size-24 text-3xl',
 };
+
+/** The uploaded picture's same-origin URL, or '' (then the initials are drawn). */
+export function avatarUrlOf(user) {
+  const url = typeof user?.avatar_url === 'string' ? user.avatar_url : '';
+  return url.startsWith('/') && !url.startsWith('//') ? url : '';
+}
 
 /** Decorative avatar (the name is always shown or announced next to it). */
 export function avatar(user, size = 'small') {
+  const url = avatarUrlOf(user);
+  if (url) {
+    const img = h('img', {
+      src: url,
+      alt: '',
+      class: `shrink-0 rounded-full object-cover ${SIZES[size]}`,
+      'aria-hidden': 'true',
+      dataset: { avatar: 'image' },
+    });
+    // A picture that is gone (replaced, removed) falls back to the initials.
+    img.addEventListener('error', () => img.replaceWith(avatar({ ...user, avatar_url: null }, size)), { once: true });
+    return img;
+  }
   const color = avatarColor(user);
   const el = h(
     'span',

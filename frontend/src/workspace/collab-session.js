@@ -1,15 +1,21 @@
 // One open file: a Y.Doc synchronised over the collaboration socket, bound to a Monaco
 // model. Every (re)connect uses a fresh single-use ticket; the server's "saved" receipts
-// (message type 100) drive the save state.
+// (message type 100) drive the save state. Writers also keep the document in IndexedDB, so
+// what they type offline survives a reload and is merged when the socket is back.
 
 import * as decoding from 'lib0/decoding';
 import { MonacoBinding } from 'y-monaco';
+import { IndexeddbPersistence } from 'y-indexeddb';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { authRequest } from '../auth/auth-request.js';
+import { refreshSession } from '../auth/session.js';
+import { forgetOfflineDocument, offlineDocumentName } from './offline-store.js';
 
 const MESSAGE_SAVED = 100;
 const MAX_BACKOFF_MS = 10000;
+// Connect without the local copy if IndexedDB does not answer (blocked, private mode quirks).
+const LOCAL_LOAD_TIMEOUT_MS = 3000;
 
 /**
  * A WebSocket that counts the frames the server numbers for "saved" receipts: sync
@@ -37,16 +43,22 @@ function cssString(text) {
 }
 
 /**
+ * Save states: "offline" (no socket; local edits are kept in this browser), "syncing" (back
+ * online, edits made offline are not yet durable on the server), "saving", "saved".
+ *
  * @param {object} options
  * @param {string} options.workspaceId
  * @param {string} options.fileId
+ * @param {string} options.userId  whose local copy to use
+ * @param {boolean} options.writable  false for viewers: no local copy, and any old one is deleted
  * @param {object} options.model  Monaco text model
  * @param {object} options.editor  Monaco editor showing the model
- * @param {(state: {connection: string, save: string}) => void} options.onState
- * @param {(peers: Array<{clientId: number, user: object}>) => void} options.onPeers
- * @param {(message: string) => void} [options.onFatal]  the server will not take us back
+ * @param {(state: {connection: string, save: string, pending: boolean}) => void} options.onState
+ * @param {(peers: Array<{clientId: number, user: object, state: object}>) => void} options.onPeers
+ * @param {(reason: string, message: string) => void} [options.onFatal]  the server will not take
+ *   us back: reason "session", "revoked" (no access, or the file is gone) or "read_only"
  */
-export function openCollabSession({ workspaceId, fileId, model, editor, onState, onPeers, onFatal }) {
+export function openCollabSession({ workspaceId, fileId, userId, writable, model, editor, onState, onPeers, onFatal }) {
   const ydoc = new Y.Doc();
   const ytext = ydoc.getText('content');
   const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -60,6 +72,7 @@ export function openCollabSession({ workspaceId, fileId, model, editor, onState,
   let stopped = false;
   let attempts = 0;
   let retryTimer = 0;
+  let renewed = false; // renewed the access token once since the last good connection
 
   const WS = countingSocket((ws, kind) => {
     if (ws !== socket) {
@@ -68,8 +81,11 @@ export function openCollabSession({ workspaceId, fileId, model, editor, onState,
       acked = 0;
     }
     sent += 1;
-    // Our step 2 carries whatever was edited while offline.
-    if (kind === 1) dirtyOffline = false;
+    // Our step 2 carries whatever was edited while offline: synced once it is durable.
+    if (kind === 1 && dirtyOffline) {
+      dirtyOffline = false;
+      syncTarget = sent;
+    }
     report();
   });
 
@@ -82,19 +98,22 @@ export function openCollabSession({ workspaceId, fileId, model, editor, onState,
 
   function saveState() {
     if (connection !== 'connected') return 'offline';
-    return acked >= sent && !dirtyOffline ? 'saved' : 'saving';
+    if (dirtyOffline || acked < syncTarget) return 'syncing';
+    return acked >= sent ? 'saved' : 'saving';
   }
 
-  // Local edits made while no socket was open are not yet sent; they go out as the step 2
-  // of the next connection, and count from there.
+  // Local edits made while no socket was open (or loaded from this browser's copy, which may
+  // hold such edits from before a reload) are not yet on the server; they go out as the
+  // step 2 of the next connection, and the receipt that covers it ends "syncing".
   let dirtyOffline = false;
+  let syncTarget = 0;
   ydoc.on('update', (_update, origin) => {
     if (origin !== provider && connection !== 'connected') dirtyOffline = true;
     report();
   });
 
   function report() {
-    onState({ connection, save: saveState() });
+    onState({ connection, save: saveState(), pending: dirtyOffline || acked < Math.max(sent, syncTarget) });
   }
 
   provider.messageHandlers[MESSAGE_SAVED] = (_encoder, decoder, _provider) => {
@@ -107,9 +126,11 @@ export function openCollabSession({ workspaceId, fileId, model, editor, onState,
     if (status === 'connected') {
       connection = 'connected';
       attempts = 0;
+      renewed = false;
       socket = provider.ws;
       sent = 0;
       acked = 0;
+      syncTarget = 0;
     } else if (status === 'connecting') connection = 'connecting';
     else connection = 'offline';
     report();
@@ -123,11 +144,14 @@ export function openCollabSession({ workspaceId, fileId, model, editor, onState,
     report();
     if (stopped) return;
     if (event && event.code === 4401) {
-      onFatal?.('Your session ended. Sign in again to keep editing.');
+      onFatal?.('session', 'Your session ended. Sign in again to keep editing.');
       return;
     }
     if (event && event.code === 1008) {
-      onFatal?.('You no longer have access to this file.');
+      // What this copy holds beyond the server's can never be written: drop it.
+      forgetLocalCopy();
+      if (event.reason === 'read_only') onFatal?.('read_only', 'You can now only read this workspace.');
+      else onFatal?.('revoked', 'You no longer have access to this file.');
       return;
     }
     let delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempts);
@@ -144,6 +168,12 @@ export function openCollabSession({ workspaceId, fileId, model, editor, onState,
 
   async function connect() {
     if (stopped) return;
+    if (!navigator.onLine) {
+      // Nothing to try until the browser is back online (the view calls reconnect()).
+      connection = 'offline';
+      report();
+      return;
+    }
     connection = 'connecting';
     report();
     try {
@@ -156,7 +186,13 @@ export function openCollabSession({ workspaceId, fileId, model, editor, onState,
       connection = 'offline';
       report();
       if (error?.status === 401) {
-        onFatal?.('Your session ended. Sign in again to keep editing.');
+        // Back from offline, the access token may have expired meanwhile: renew it first.
+        if (!renewed && (await refreshSession())) {
+          renewed = true;
+          if (!stopped) scheduleConnect(0);
+          return;
+        }
+        if (!stopped) onFatal?.('session', 'Your session ended. Sign in again to keep editing.');
         return;
       }
       attempts += 1;
@@ -176,7 +212,7 @@ export function openCollabSession({ workspaceId, fileId, model, editor, onState,
       if (!user || typeof user !== 'object') continue;
       const color = sanitiseColor(user.color) ?? '#f97316';
       const name = typeof user.name === 'string' ? user.name.slice(0, 64) : 'Someone';
-      peers.push({ clientId, user: { id: user.id, name, color } });
+      peers.push({ clientId, user: { id: user.id, name, color }, state });
       rules.push(
         `.yRemoteSelection-${clientId}{background-color:${color}40}`,
         `.yRemoteSelectionHead-${clientId}{border-left-color:${color}}`,
@@ -193,7 +229,23 @@ export function openCollabSession({ workspaceId, fileId, model, editor, onState,
   // Per-user undo: only changes made through this editor (the binding's origin) are undone.
   const undoManager = new Y.UndoManager(ytext, { trackedOrigins: new Set([binding]), captureTimeout: 500 });
 
-  connect();
+  // This browser's copy: load it before connecting, so the first state vector already covers
+  // what was typed offline and the server asks for exactly that.
+  const localName = offlineDocumentName(userId, workspaceId, fileId);
+  let local = null;
+  function forgetLocalCopy() {
+    const had = local;
+    local = null;
+    (had ? had.destroy() : Promise.resolve()).finally(() => forgetOfflineDocument(userId, workspaceId, fileId));
+  }
+  if (writable && localName && typeof indexedDB !== 'undefined') {
+    local = new IndexeddbPersistence(localName, ydoc);
+    const timeout = new Promise((resolve) => setTimeout(resolve, LOCAL_LOAD_TIMEOUT_MS));
+    Promise.race([local.whenSynced, timeout]).then(() => connect());
+  } else {
+    if (!writable && localName) forgetOfflineDocument(userId, workspaceId, fileId);
+    connect();
+  }
   report();
 
   return {
@@ -205,6 +257,19 @@ export function openCollabSession({ workspaceId, fileId, model, editor, onState,
       attempts = 0;
       if (connection === 'offline') scheduleConnect(0);
     },
+    /** The browser went offline: drop the socket now rather than when pings time out. */
+    goOffline() {
+      clearTimeout(retryTimer);
+      connection = 'offline';
+      if (provider.ws) provider.disconnect();
+      report();
+    },
+    /** Publish fields next to the cursor in this document's awareness (follow mode). */
+    setLocalFields(fields) {
+      for (const [key, value] of Object.entries(fields)) provider.awareness.setLocalStateField(key, value);
+    },
+    /** Delete this browser's copy (the file was deleted, or we may only read it now). */
+    forgetLocalCopy,
     destroy() {
       stopped = true;
       clearTimeout(retryTimer);

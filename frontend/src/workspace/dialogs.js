@@ -92,3 +92,36 @@ export function confirmDanger({ title, message, confirmLabel = 'Delete' }) {
     queueMicrotask(() => cancel.focus());
   }).then(Boolean);
 }
+
+/**
+ * Pick a folder to move something into. `folders` are paths ('' = the top level). Resolves with
+ * the chosen path, or null when cancelled.
+ */
+export function chooseFolder({ title, folders, current = '', submitLabel = 'Move' }) {
+  return openDialog((dialog, finish) => {
+    const select = h(
+      'select',
+      { id: 'dialog-folder', class: 'w-full rounded-md border border-line bg-surface px-3 py-2 font-mono text-sm text-fg', dataset: { folderChoice: '' } },
+      folders.map((path) => h('option', { value: path, selected: path === current }, path === '' ? '(top level)' : `${path}/`)),
+    );
+    const form = h(
+      'form',
+      { method: 'dialog', class: 'flex flex-col gap-3' },
+      h('h2', { class: 'text-lg font-semibold' }, title),
+      h('label', { for: 'dialog-folder', class: 'text-sm font-medium' }, 'Folder'),
+      select,
+      h(
+        'div',
+        { class: 'flex justify-end gap-2' },
+        h('button', { type: 'button', class: BUTTON, onClick: () => finish(null) }, 'Cancel'),
+        h('button', { type: 'submit', class: PRIMARY, dataset: { dialogSubmit: '' } }, submitLabel),
+      ),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      finish(select.value);
+    });
+    dialog.append(form);
+    queueMicrotask(() => select.focus());
+  });
+}

@@ -1,6 +1,8 @@
 // The workspace's file tree: an ARIA tree with a roving tabindex.
 // Keys: Up/Down move, Right opens a folder or moves into it, Left closes it or moves to the
-// parent, Home/End, Enter opens a file (or toggles a folder), F2 renames, Delete deletes.
+// parent, Home/End, Enter opens a file (or toggles a folder), F2 renames, Delete deletes,
+// Shift+F10 or the Menu key opens the context menu (with "Move to…"). Entries can be dragged
+// onto a folder, or onto the empty space below the tree (the top level).
 
 import { h } from '../dom.js';
 
@@ -53,6 +55,21 @@ function icon(isFolder) {
   return svg;
 }
 
+const DRAG_TYPE = 'application/x-collabcode-entry';
+
+/** The folder `path` is in ('' for the top level). */
+export function parentOf(path) {
+  const slash = path.lastIndexOf('/');
+  return slash < 0 ? '' : path.slice(0, slash);
+}
+
+/** Whether `entry` may be moved into the folder `folder` (not into itself, not where it is). */
+export function canMoveInto(entry, folder) {
+  if (!entry?.id) return false;
+  if (folder === parentOf(entry.path)) return false;
+  return !(entry.kind === 'folder' && (folder === entry.path || folder.startsWith(`${entry.path}/`)));
+}
+
 const ITEM =
   'flex w-full cursor-pointer items-center gap-1.5 rounded-sm py-0.5 pr-2 text-left text-sm outline-none hover:bg-subtle focus-visible:ring-2 focus-visible:ring-focus aria-selected:bg-accent/15 aria-selected:text-fg';
 
@@ -62,9 +79,11 @@ const ITEM =
  * @param {(entry) => void} options.onOpen
  * @param {(entry) => void} options.onRename
  * @param {(entry) => void} options.onDelete
+ * @param {(entry, folder: string) => void} options.onMove  move into `folder` ('' = top level)
+ * @param {(entry, li: HTMLElement, at: {x: number, y: number}) => void} options.onMenu
  * @param {() => boolean} options.canEdit
  */
-export function createFileTree({ signal, onOpen, onRename, onDelete, canEdit }) {
+export function createFileTree({ signal, onOpen, onRename, onDelete, onMove, onMenu, canEdit }) {
   // Folders start open (so every entry is reachable at once); the user may close them.
   const collapsed = new Set();
   const expanded = {
@@ -79,7 +98,7 @@ export function createFileTree({ signal, onOpen, onRename, onDelete, canEdit }) 
   const element = h('ul', {
     role: 'tree',
     'aria-label': 'Files',
-    class: 'flex flex-col py-1',
+    class: 'flex min-h-full flex-col py-1',
     dataset: { fileTree: '' },
   });
 
@@ -105,11 +124,12 @@ export function createFileTree({ signal, onOpen, onRename, onDelete, canEdit }) 
       'li',
       {
         role: 'treeitem',
+        draggable: canEdit() && entry.id ? 'true' : null,
         'aria-level': String(level),
         'aria-expanded': isFolder ? String(open) : null,
         'aria-selected': String(entry.id != null && entry.id === selectedId),
         tabindex: '-1',
-        class: 'outline-none focus-visible:[&>div]:ring-2 focus-visible:[&>div]:ring-focus',
+        class: 'outline-none focus-visible:[&>div]:ring-2 focus-visible:[&>div]:ring-focus aria-selected:[&>div]:bg-accent/15 aria-selected:[&>div]:font-medium',
         dataset: { treeItem: '', fileId: entry.id ?? '', path: entry.path, kind: entry.kind },
       },
       row,
@@ -117,6 +137,10 @@ export function createFileTree({ signal, onOpen, onRename, onDelete, canEdit }) 
     li._entry = entry;
     if (isFolder && open && node.children.length) {
       li.append(h('ul', { role: 'group' }, node.children.map((child) => rowFor(child, level + 1))));
+    } else if (isFolder && open) {
+      const empty = h('div', { class: 'py-0.5 text-xs text-muted italic', dataset: { emptyFolder: '' } }, 'Empty folder');
+      empty.style.paddingLeft = `${0.5 + level * 0.9 + 1.1}rem`;
+      li.append(empty);
     }
     return li;
   }
@@ -168,11 +192,103 @@ export function createFileTree({ signal, onOpen, onRename, onDelete, canEdit }) 
     { signal },
   );
 
+  // Drag and drop: files and folders onto folders (or the empty space: the top level).
+  let dragged = null;
+  const dropTarget = (event) => {
+    const li = event.target.closest?.('[role=treeitem]');
+    if (li && element.contains(li)) {
+      const entry = li._entry;
+      const folder = entry.kind === 'folder' ? entry.path : parentOf(entry.path);
+      const folderLi = entry.kind === 'folder' ? li : li.parentElement.closest('[role=treeitem]');
+      return { folder, row: folderLi?.firstElementChild ?? null };
+    }
+    return { folder: '', row: null };
+  };
+  let highlighted = null;
+  const highlight = (row) => {
+    if (highlighted === row) return;
+    highlighted?.classList.remove('bg-accent/25', 'ring-1', 'ring-accent');
+    element.classList.remove('bg-accent/10');
+    highlighted = row;
+    row?.classList.add('bg-accent/25', 'ring-1', 'ring-accent');
+  };
+  element.addEventListener(
+    'dragstart',
+    (event) => {
+      const li = event.target.closest?.('[role=treeitem]');
+      if (!li || !canEdit() || !li._entry.id) {
+        event.preventDefault();
+        return;
+      }
+      dragged = li._entry;
+      event.dataTransfer.effectAllowed = 'move';
+      event.dataTransfer.setData(DRAG_TYPE, dragged.id);
+      event.dataTransfer.setData('text/plain', dragged.path);
+    },
+    { signal },
+  );
+  const over = (event) => {
+    if (!dragged) return;
+    const { folder, row } = dropTarget(event);
+    if (!canMoveInto(dragged, folder)) {
+      highlight(null);
+      return;
+    }
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'move';
+    highlight(row);
+    if (!row) element.classList.add('bg-accent/10');
+  };
+  element.addEventListener('dragenter', over, { signal });
+  element.addEventListener('dragover', over, { signal });
+  element.addEventListener('dragleave', (event) => element.contains(event.relatedTarget) || highlight(null), { signal });
+  element.addEventListener(
+    'drop',
+    (event) => {
+      const entry = dragged;
+      highlight(null);
+      if (!entry) return;
+      const { folder } = dropTarget(event);
+      if (!canMoveInto(entry, folder)) return;
+      event.preventDefault();
+      dragged = null;
+      onMove(entry, folder);
+    },
+    { signal },
+  );
+  element.addEventListener(
+    'dragend',
+    () => {
+      dragged = null;
+      highlight(null);
+    },
+    { signal },
+  );
+
+  element.addEventListener(
+    'contextmenu',
+    (event) => {
+      const li = event.target.closest('[role=treeitem]');
+      if (!li || !li._entry.id) return;
+      event.preventDefault();
+      focusItem(li);
+      onMenu(li._entry, li, { x: event.clientX, y: event.clientY });
+    },
+    { signal },
+  );
+
   element.addEventListener(
     'keydown',
     (event) => {
       const li = event.target.closest('[role=treeitem]');
       if (!li || event.altKey || event.ctrlKey || event.metaKey) return;
+      if (event.key === 'ContextMenu' || (event.shiftKey && event.key === 'F10')) {
+        event.preventDefault();
+        if (!li._entry.id) return;
+        const box = li.firstElementChild.getBoundingClientRect();
+        onMenu(li._entry, li, { x: box.left + 24, y: box.bottom });
+        return;
+      }
       const all = items();
       const index = all.indexOf(li);
       const entry = li._entry;
@@ -227,6 +343,8 @@ export function createFileTree({ signal, onOpen, onRename, onDelete, canEdit }) 
       root = buildTree(entries);
       render();
     },
+    /** Draw again (after the user's role changed: whether rows can be dragged). */
+    render,
     /** Mark `fileId` as selected and open the folders above it. */
     select(entry) {
       selectedId = entry?.id ?? null;

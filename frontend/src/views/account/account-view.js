@@ -13,6 +13,8 @@ import { emailSection } from './email-section.js';
 import { passwordSection } from './password-section.js';
 import { profileSection } from './profile-section.js';
 import { sessionsSection } from './sessions-section.js';
+import { avatarSection } from '../../profile/avatar-section.js';
+import { privacySection } from '../../profile/privacy-section.js';
 
 export const accountView = {
   title: 'Account settings',
@@ -38,6 +40,8 @@ export const accountView = {
           'div',
           { class: 'space-y-6' },
           profileSection({ signal }),
+          avatarSection({ signal }),
+          privacySection({ signal }),
           emailSection({ signal }),
           passwordSection({ signal, onChanged: sessions.reload }),
           sessions.card,

@@ -1,0 +1,1 @@
+var n="collabcode",o="",e=0;function l(){let t=o?`${o} \xB7 ${n}`:n;document.title=e>0?`(${e>99?"99+":e}) ${t}`:t}function a(t){o=t||"",l()}function c(t){e=Math.max(0,Number(t)||0),l()}export{a,c as b};

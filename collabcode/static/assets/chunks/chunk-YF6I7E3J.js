@@ -1,0 +1,1 @@
+import{a as s}from"./chunk-2RRPOE3I.js";var l={online:{className:"bg-green-500",label:"online"},away:{className:"bg-amber-400",label:"away"}};function t(e){let a=l[e?.status];return a?s("span",{class:`absolute -right-0.5 -bottom-0.5 size-3 rounded-full ring-2 ring-surface ${a.className}`,dataset:{presence:e.status}},s("span",{class:"sr-only"},a.label)):null}export{t as a};
