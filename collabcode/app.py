@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -39,6 +39,7 @@ from collabcode.web.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
+from collabcode.web.tracing import tracing_middleware
 
 if TYPE_CHECKING:
     from collabcode.db import Database
@@ -104,6 +105,7 @@ def create_app(
     clock: Clock | None = None,
     mailer: Mailer | None = None,
     extra_routes: list[BaseRoute] | None = None,
+    tracer_provider: Any = None,
 ) -> Starlette:
     """Build the ASGI app. Collaborators passed in are used as they are and not closed."""
     metrics = Metrics()
@@ -169,6 +171,7 @@ def create_app(
 
     middleware = [
         Middleware(RequestContextMiddleware),
+        *tracing_middleware(settings, tracer_provider),
         Middleware(MetricsMiddleware, metrics=metrics),
         Middleware(SecurityHeadersMiddleware, settings=settings),
         Middleware(BodyLimitMiddleware, limit_for=body_limit),

@@ -37,6 +37,12 @@ def _setting_options(names: tuple[str, ...]) -> Callable[[F], F]:
             setting = SETTINGS_BY_NAME[name]
             assert setting.flag is not None
             env_hint = ", ".join(setting.env_names)
+            if setting.switch:
+                help_text = f"{setting.help} [env: {env_hint}]"
+                func = click.option(setting.flag, name, is_flag=True, flag_value="true", default=None, help=help_text)(
+                    func
+                )
+                continue
             func = click.option(
                 setting.flag,
                 name,
@@ -61,6 +67,21 @@ def _storage_label(settings: Settings) -> str:
     return f"SQLite {url.removeprefix('sqlite:///')}" if url.startswith("sqlite") else f"PostgreSQL {redact_url(url)}"
 
 
+def _rtc_label(settings: Settings) -> str:
+    from collabcode.calls.ice import builtin_stun_enabled, managed_turn
+    from collabcode.calls.turn import listen_host
+
+    host = listen_host(settings)
+    stun = f"STUN udp {host}:{settings.stun_port}" if builtin_stun_enabled(settings) else "no built-in STUN"
+    if managed_turn(settings):
+        turn = f"TURN (coturn) {host}:{settings.turn_port}, relay udp {settings.turn_min_port}-{settings.turn_max_port}"
+    elif settings.turn_url:
+        turn = f"external TURN {', '.join(settings.turn_url)}"
+    else:
+        turn = "no TURN (pass --turn)"
+    return f"{stun}; {turn}"
+
+
 def _broker_label(settings: Settings) -> str:
     return f"Redis {redact_url(settings.redis_url)}" if settings.redis_url else "in-process (single process)"
 
@@ -76,9 +97,28 @@ SERVE_SETTINGS = tuple(s.name for s in SETTINGS if s.flag)
 
 @main.command()
 @_setting_options(SERVE_SETTINGS)
-def serve(**options: Any) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    envvar="COLLABCODE_WORKERS",
+    metavar="N",
+    help="Server processes sharing the port; above 1 needs PostgreSQL and --redis-url. [env: COLLABCODE_WORKERS]",
+)
+@click.option("--worker-fd", type=int, default=None, hidden=True)
+def serve(workers: int, worker_fd: int | None, **options: Any) -> None:
     """Run the whole platform: HTTP API, WebSockets, and the web app."""
     settings = _settings_from(options)
+    from collabcode import workers as pool
+
+    if workers > 1 and (problem := pool.multi_process_problem(settings)):
+        fail(problem)
+    from collabcode.calls.network import RtcNetwork, check_rtc_settings
+
+    try:
+        check_rtc_settings(settings)
+    except ConfigError as exc:
+        fail(str(exc))
     from collabcode.instance_secrets import load_or_create_secrets
     from collabcode.logs import configure_logging, redactor
 
@@ -90,21 +130,34 @@ def serve(**options: Any) -> None:
     except OSError as exc:
         fail(f"cannot use data directory {settings.data_dir}: {exc.strerror}; pass --data-dir to choose another")
     redactor.add([*secrets.values(), settings.ai_api_key])
+    if worker_fd is not None:  # one of the processes of --workers N; the parent migrated already
+        sys.exit(pool.serve_worker(settings, worker_fd))
     applied = asyncio.run(_prepare_database(settings))
 
     from collabcode.app import create_app
     from collabcode.server import build_server
 
-    app = create_app(settings)
     table = Table.grid(padding=(0, 2))
     table.add_row("[bold]URL[/]", f"[link={settings.base_url}]{settings.base_url}[/link]")
     table.add_row("Storage", _storage_label(settings))
     table.add_row("Broker", _broker_label(settings))
     table.add_row("Data", str(settings.data_dir))
+    table.add_row("Calls", _rtc_label(settings))
+    if workers > 1:
+        table.add_row("Workers", f"{workers} processes")
     if applied:
         table.add_row("Migrations", f"applied {len(applied)}: {', '.join(applied)}")
     console.print(Panel(table, title=f"collabcode {__version__}", expand=False, border_style="cyan"))
-    server = build_server(app, settings)
+    from collabcode.clock import SystemClock
+
+    rtc = RtcNetwork(settings, secrets.turn_secret, SystemClock())
+    if workers > 1:
+        try:
+            listener = pool.bind_listener(settings.host, settings.port)
+        except OSError as exc:
+            fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}; pass --port to choose another", 1)
+        sys.exit(pool.run_workers(settings, pool.serve_args(options), workers, listener, [rtc]))
+    server = build_server(create_app(settings), settings, [rtc])
     try:
         server.run()
     except OSError as exc:
@@ -210,3 +263,7 @@ from collabcode.backup_cli import backup, restore  # noqa: E402  (operations: ba
 
 admin.add_command(backup)
 admin.add_command(restore)
+
+from collabcode.export_cli import export_user  # noqa: E402  (operations: a user's data for access requests)
+
+admin.add_command(export_user)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from collabcode.settings import ConfigError, Settings, redact_url
+
+if TYPE_CHECKING:
+    from collabcode.db import Database
 
 CHECK_TIMEOUT = 5.0
 
@@ -17,23 +21,26 @@ class Check:
     detail: str
 
 
-async def _check_database(settings: Settings) -> Check:
+async def _check_database(settings: Settings, live: Database | None = None) -> Check:
+    """Connect with the settings' URL, or ask ``live`` (a running server's own connection)."""
     from collabcode.db import current_version, migrate, open_database
 
     url = settings.resolved_database_url
-    label = redact_url(url)
+    label = redact_url(url) if live is None else f"{live.dialect} (this server's connection)"
     try:
-        db = open_database(url, pool_size=1)
+        db = live if live is not None else open_database(url, pool_size=1)
     except ValueError as exc:
         return Check("database", False, f"invalid URL: {exc}")
     try:
-        await asyncio.wait_for(db.connect(), CHECK_TIMEOUT)
+        if live is None:
+            await asyncio.wait_for(db.connect(), CHECK_TIMEOUT)
         try:
             await asyncio.wait_for(db.ping(), CHECK_TIMEOUT)
             version = await current_version(db)
             pending = await migrate(db, dry_run=True)
         finally:
-            await db.close()
+            if live is None:
+                await db.close()
     except Exception as exc:
         return Check("database", False, f"{label}: {_reason(exc)}")
     if pending:
@@ -78,6 +85,13 @@ def _check_data_dir(settings: Settings) -> Check:
     return Check("data directory", True, str(settings.data_dir))
 
 
+async def _check_assistant(settings: Settings) -> Check:
+    from collabcode.assistant.doctor import check_provider
+
+    ok, detail = await check_provider(settings)
+    return Check("AI assistant", ok, detail)
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return f"no answer within {CHECK_TIMEOUT:.0f} s"
@@ -85,9 +99,25 @@ def _reason(exc: BaseException) -> str:
     return text[:200]
 
 
-async def run_checks(settings: Settings) -> list[Check]:
-    """Every check, in the order an operator would fix them."""
+async def _check_turn(settings: Settings) -> Check:
+    from collabcode.calls.diagnose import check_turn, turn_target
+    from collabcode.instance_secrets import load_or_create_secrets
+
+    if turn_target(settings) is None:
+        return Check("turn", True, "not configured (pass --turn, or --turn-url with COLLABCODE_TURN_SECRET)")
+    try:
+        secret = load_or_create_secrets(settings).turn_secret
+    except (ConfigError, OSError) as exc:
+        return Check("turn", False, f"no TURN secret: {_reason(exc)}")
+    ok, detail = await check_turn(settings, secret, CHECK_TIMEOUT)
+    return Check("turn", ok, detail)
+
+
+async def run_checks(settings: Settings, *, db: Database | None = None) -> list[Check]:
+    """Every check, in the order an operator would fix them (``db``: a running server's own)."""
     results = [Check("configuration", True, f"public URL {settings.base_url}"), _check_data_dir(settings)]
-    results.append(await _check_database(settings))
+    results.append(await _check_database(settings, db))
     results.append(await _check_broker(settings))
+    results.append(await _check_assistant(settings))
+    results.append(await _check_turn(settings))
     return results

@@ -23,7 +23,11 @@ FEATURE_MODULES: tuple[str, ...] = (
     "collabcode.workspaces.feature",
     "collabcode.realtime.feature",
     "collabcode.workspaces.live",
+    "collabcode.history.feature",
     "collabcode.chat.feature",
+    "collabcode.social.feature",
+    "collabcode.calls.feature",
+    "collabcode.assistant.feature",
 )
 
 

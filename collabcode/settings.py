@@ -133,6 +133,50 @@ def _parse_optional_text(raw: str) -> str | None:
     return text or None
 
 
+def _parse_switch(raw: str) -> bool:
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _parse_optional_host(raw: str) -> str | None:
+    import re
+
+    text = str(raw).strip().strip("[]")
+    if not text:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9.:-]{1,253}", text):
+        raise ValueError(f"expected a host name or IP address (no scheme, port or path), got {raw!r}")
+    return text
+
+
+def _parse_turn_urls(raw: str) -> tuple[str, ...]:
+    import re
+
+    items = tuple(u.strip() for u in str(raw).split(",") if u.strip())
+    for item in items:
+        if not re.fullmatch(r"turns?:[A-Za-z0-9.\-\[\]:]+(\?transport=(udp|tcp))?", item):
+            raise ValueError(f"expected TURN URLs like turn:turn.example.com:3478?transport=udp, got {item!r}")
+    return items
+
+
+def _parse_turn_secret(raw: str) -> str | None:
+    text = str(raw).strip()
+    if not text:
+        return None
+    if len(text.encode()) < 16 or any(c.isspace() for c in text):
+        raise ValueError("expected the TURN server's shared secret: at least 16 bytes, no spaces")
+    return text
+
+
+def _parse_ai_provider(raw: str) -> str:
+    text = str(raw).strip().lower() or "auto"
+    return _parse_choice("auto", "off", "openai", "ollama", "llamacpp")(text)
+
+
 def _parse_mail_from(raw: str) -> str:
     from email.utils import parseaddr
 
@@ -161,6 +205,8 @@ class Setting:
     flag: str | None = None
     secret: bool = False
     metavar: str = "TEXT"
+    #: A flag that takes no value (``--turn``); the environment still takes true/false.
+    switch: bool = False
 
     @property
     def env_names(self) -> tuple[str, ...]:
@@ -183,6 +229,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_upload_bytes", _parse_int(1024, 1 << 32), 50 << 20, "Largest accepted upload (file content, workspace import) in bytes.", flag="--max-upload-bytes", metavar="BYTES"),
     Setting("db_pool_size", _parse_int(1, 200), 10, "Largest number of PostgreSQL connections per process.", flag="--db-pool-size", metavar="N"),
     Setting("shutdown_timeout", _parse_float(0, 300), 10.0, "Seconds to drain connections and flush writes on SIGTERM/SIGINT before exiting.", flag="--shutdown-timeout", metavar="SECONDS"),
+    Setting("tracing", _parse_switch, False, "Trace every HTTP request and WebSocket session with OpenTelemetry (needs pip install 'collabcode[tracing]'; exporters from the standard OTEL_* variables).", flag="--tracing", switch=True),
     Setting("registration", _parse_choice("open", "invite", "closed"), "invite", "Who may create an account: anyone (open), people with an invite link (invite), or nobody but admins (closed).", flag="--registration", metavar="POLICY"),
     Setting("smtp_url", _parse_optional_url("smtp", "smtps"), None, "SMTP server for mail, e.g. smtp://user:pass@mail.example.com:587 (STARTTLS) or smtps://user:pass@mail.example.com:465 (TLS). Default: mail is printed to the console and the log.", flag="--smtp-url", secret=True, metavar="URL"),
     Setting("mail_from", _parse_mail_from, "collabcode <noreply@localhost>", "The From address of the mail collabcode sends.", flag="--mail-from", metavar="ADDRESS"),
@@ -190,6 +237,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("jwt_secret", _parse_secret, None, "Secret for signing access tokens, at least 32 bytes (default: generated on first run and kept in the data directory).", env=("JWT_SECRET",), secret=True),
     Setting("jwt_refresh_secret", _parse_secret, None, "Secret for keying refresh-token hashes, at least 32 bytes (default: generated on first run and kept in the data directory).", env=("JWT_REFRESH_SECRET",), secret=True),
     Setting("ai_api_key", _parse_optional_text, None, "API key for the AI provider, if it needs one.", env=("AI_API_KEY",), secret=True),
+    Setting("ai_provider", _parse_ai_provider, "auto", "AI assistant provider: openai (any OpenAI-compatible server: OpenAI, vLLM, LM Studio), ollama, llamacpp, off, or auto (use --ai-base-url as OpenAI-compatible, else a local Ollama on 127.0.0.1:11434 if one answers at start).", flag="--ai-provider", metavar="PROVIDER"),
+    Setting("ai_base_url", _parse_optional_url("http", "https"), None, "Base URL of the AI provider, e.g. https://api.openai.com, http://127.0.0.1:11434 (Ollama) or http://127.0.0.1:8080 (llama.cpp).", flag="--ai-base-url", metavar="URL"),
+    Setting("ai_chat_model", _parse_optional_text, None, "Model for the assistant chat, e.g. gpt-4o-mini or qwen2.5-coder:7b (Ollama: default picked from the installed models).", flag="--ai-chat-model", metavar="MODEL"),
+    Setting("ai_completion_model", _parse_optional_text, None, "Model for inline completions; must support fill-in-the-middle, e.g. qwen2.5-coder:1.5b (Ollama: default picked from the installed models).", flag="--ai-completion-model", metavar="MODEL"),
+    Setting("ai_fim_template", _parse_choice("auto", "suffix", "qwen", "starcoder", "deepseek", "codellama"), "auto", "How inline completions reach an OpenAI-compatible server: suffix (the /v1/completions suffix field), a model family's fill-in-the-middle tokens (qwen, starcoder, deepseek, codellama), or auto (from the model name, else suffix).", metavar="TEMPLATE"),
+    Setting("ai_complete_per_minute", _parse_int(1, 10_000), 60, "Inline completion requests each user may make per minute (bursts of a third of it).", metavar="N"),
+    Setting("ai_chat_per_minute", _parse_int(1, 10_000), 12, "Assistant chat messages each user may send per minute (bursts of a third of it).", metavar="N"),
+    Setting("ai_max_chat_streams", _parse_int(1, 100), 2, "Assistant chat answers each user may have streaming at once.", metavar="N"),
+    Setting("ai_max_concurrent", _parse_int(1, 10_000), 8, "Assistant requests this process sends the AI provider at once (all users); more wait up to 2 s, then get 503. Size it to what the provider can serve.", metavar="N"),
+    Setting("ai_daily_token_budget", _parse_int(0, 10**12), 2_000_000, "Tokens (prompt + answer) the whole instance may use per UTC day before the assistant switches off until midnight; 0 means no limit.", metavar="TOKENS"),
+    Setting("ai_context_chars", _parse_int(500, 200_000), 6000, "Characters of code around the cursor (and from other open files) sent with each assistant request.", metavar="CHARS"),
+    Setting("ai_completion_max_tokens", _parse_int(1, 4096), 96, "Most tokens an inline completion may generate.", metavar="N"),
+    Setting("ai_chat_max_tokens", _parse_int(16, 32_768), 1024, "Most tokens one assistant chat answer may generate.", metavar="N"),
+    Setting("ai_timeout", _parse_float(1, 600), 30.0, "Seconds to wait for the AI provider to connect or send the next piece of an answer (inline completions wait at most a third of it).", metavar="SECONDS"),
+    Setting("public_host", _parse_optional_host, None, "Host name or IP address browsers use to reach the STUN/TURN ports (default: the host of --public-url, else the host the browser used for HTTP).", flag="--public-host", metavar="HOST"),
+    Setting("rtc_host", _parse_optional_host, None, "Interface the built-in STUN server and the managed TURN server listen on (default: same as --host).", flag="--rtc-host", metavar="HOST"),
+    Setting("stun_port", _parse_int(0, 65535), 3478, "UDP port of the built-in STUN server for calls; 0 turns it off.", flag="--stun-port", metavar="PORT"),
+    Setting("turn", _parse_switch, False, "Run coturn (turnserver must be installed) as a supervised TURN server for calls, with a generated config in the data directory.", flag="--turn", metavar="BOOL", switch=True),
+    Setting("turn_realm", _parse_optional_host, None, "TURN realm (default: the public host).", flag="--turn-realm", metavar="REALM"),
+    Setting("turn_port", _parse_int(1, 65535), 3478, "UDP/TCP port the managed TURN server listens on.", flag="--turn-port", metavar="PORT"),
+    Setting("turn_min_port", _parse_int(1024, 65535), 49152, "Lowest UDP port the managed TURN server relays media on.", flag="--turn-min-port", metavar="PORT"),
+    Setting("turn_max_port", _parse_int(1024, 65535), 49407, "Highest UDP port the managed TURN server relays media on.", flag="--turn-max-port", metavar="PORT"),
+    Setting("turn_external_ip", _parse_optional_text, None, "Public IP of the managed TURN server when it is behind NAT, as PUBLIC or PUBLIC/PRIVATE (coturn's external-ip).", flag="--turn-external-ip", metavar="IP"),
+    Setting("turn_allow_private_peers", _parse_switch, False, "Let the managed TURN server relay to private (RFC 1918, unique-local) addresses; off, it refuses them so it cannot be used to reach your LAN.", flag="--turn-allow-private-peers", metavar="BOOL", switch=True),
+    Setting("turn_allow_loopback_peers", _parse_switch, False, "Let the managed TURN server relay to loopback addresses. For tests on one machine only; never in production.", metavar="BOOL"),
+    Setting("turn_url", _parse_turn_urls, (), "External TURN server URLs, comma-separated, e.g. turn:turn.example.com:3478?transport=udp (used instead of --turn; needs --turn-secret).", flag="--turn-url", metavar="URLS"),
+    Setting("turn_secret", _parse_turn_secret, None, "Shared secret of the external TURN server (coturn static-auth-secret); the managed one uses a generated secret from the data directory.", secret=True),
+    Setting("turn_ttl", _parse_int(60, 86400), 3600, "Seconds a TURN credential handed to a browser stays valid.", metavar="SECONDS"),
+    Setting("history_retention_days", _parse_int(0, 36500), 30, "Days a file's history keeps every change; older changes are merged into their checkpoints. 0 keeps every change forever.", flag="--history-retention-days", metavar="DAYS"),
+    Setting("history_idle_checkpoint_seconds", _parse_int(10, 86400), 120, "Seconds without edits after which a file's history gets an automatic checkpoint.", metavar="SECONDS"),
 )
 # fmt: on
 
@@ -207,6 +284,7 @@ class Settings:
     redis_url: str | None = None
     public_url: str | None = None
     log_format: str = "auto"
+    tracing: bool = False
     log_level: str = "info"
     trusted_proxies: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
@@ -221,6 +299,37 @@ class Settings:
     jwt_secret: str | None = None
     jwt_refresh_secret: str | None = None
     ai_api_key: str | None = None
+    ai_provider: str = "auto"
+    ai_base_url: str | None = None
+    ai_chat_model: str | None = None
+    ai_completion_model: str | None = None
+    ai_fim_template: str = "auto"
+    ai_complete_per_minute: int = 60
+    ai_chat_per_minute: int = 12
+    ai_max_chat_streams: int = 2
+    ai_max_concurrent: int = 8
+    ai_daily_token_budget: int = 2_000_000
+    ai_context_chars: int = 6000
+    ai_completion_max_tokens: int = 96
+    ai_chat_max_tokens: int = 1024
+    ai_timeout: float = 30.0
+
+    public_host: str | None = None
+    rtc_host: str | None = None
+    stun_port: int = 3478
+    turn: bool = False
+    turn_realm: str | None = None
+    turn_port: int = 3478
+    turn_min_port: int = 49152
+    turn_max_port: int = 49407
+    turn_external_ip: str | None = None
+    turn_allow_private_peers: bool = False
+    turn_allow_loopback_peers: bool = False
+    turn_url: tuple[str, ...] = ()
+    turn_secret: str | None = None
+    turn_ttl: int = 3600
+    history_retention_days: int = 30
+    history_idle_checkpoint_seconds: int = 120
 
     @property
     def resolved_database_url(self) -> str:

@@ -30,6 +30,9 @@ RemoteHook = Callable[[Event], Awaitable[None]]
 #: Runs once per change, on the process that made it: the event and users to tell besides the
 #: current members (someone just removed, or the members of a workspace just deleted).
 PublishedHook = Callable[[Event, Sequence[str]], Awaitable[None]]
+#: Runs once per change, on the process that made it: the event and who made it (a user id, or
+#: None for a change the server made). The actor is not part of the event clients receive.
+ChangeHook = Callable[[Event, str | None], Awaitable[None]]
 
 
 def channel(workspace_id: str) -> str:
@@ -55,6 +58,7 @@ class WorkspaceEvents:
         self._subscription: Subscription | None = None
         self._remote_hooks: list[RemoteHook] = []
         self._published_hooks: list[PublishedHook] = []
+        self._change_hooks: list[ChangeHook] = []
 
     async def start(self) -> None:
         if self._bus is not None and self._subscription is None:
@@ -89,13 +93,18 @@ class WorkspaceEvents:
         """Run ``hook`` for every event published by this process (once per change cluster-wide)."""
         self._published_hooks.append(hook)
 
+    def on_change(self, hook: ChangeHook) -> None:
+        """Run ``hook(event, actor)`` for every event published by this process (the activity log)."""
+        self._change_hooks.append(hook)
+
     def listener_count(self, workspace_id: str) -> int:
         return len(self._listeners.get(workspace_id, ()))
 
-    async def publish(self, event: Event, *, also_to: Sequence[str] = ()) -> None:
+    async def publish(self, event: Event, *, also_to: Sequence[str] = (), actor: str | None = None) -> None:
         """Deliver locally, run the published hooks, then publish to other processes (best effort).
 
-        ``also_to`` names users who are no longer members but must hear of the change.
+        ``also_to`` names users who are no longer members but must hear of the change; ``actor``
+        is the user who made it (given to change hooks only).
         """
         workspace_id = str(event["workspace_id"])
         self._deliver(workspace_id, event)
@@ -104,6 +113,11 @@ class WorkspaceEvents:
                 await hook(event, also_to)
             except Exception:
                 log.exception("workspace event hook failed workspace=%s", workspace_id)
+        for change_hook in self._change_hooks:
+            try:
+                await change_hook(event, actor)
+            except Exception:
+                log.exception("workspace change hook failed workspace=%s", workspace_id)
         if self._bus is None:
             return
         payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

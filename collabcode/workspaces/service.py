@@ -302,7 +302,9 @@ class WorkspaceService:
         self._require(identity, membership, OWNERS, "rename")
         name = _workspace_name(name)
         await store.rename_workspace(self.db, workspace_id, name, self._now())
-        await self.events.publish({"type": "workspace.updated", "workspace_id": workspace_id, "name": name})
+        await self.events.publish(
+            {"type": "workspace.updated", "workspace_id": workspace_id, "name": name}, actor=identity.user_id
+        )
         return await self.get_workspace(identity, workspace_id)
 
     async def delete_workspace(self, identity: Identity, workspace_id: str) -> None:
@@ -314,7 +316,9 @@ class WorkspaceService:
             if await store.delete_workspace(tx, workspace_id) == 0:
                 raise NotFound()
         log.info("workspace deleted workspace=%s user=%s files=%d", workspace_id, identity.user_id, len(file_ids))
-        await self.events.publish({"type": "workspace.deleted", "workspace_id": workspace_id}, also_to=member_ids)
+        await self.events.publish(
+            {"type": "workspace.deleted", "workspace_id": workspace_id}, also_to=member_ids, actor=identity.user_id
+        )
         await self._access_changed(workspace_id, None)
         await self._discard(workspace_id, file_ids)
 
@@ -347,7 +351,7 @@ class WorkspaceService:
             if not await store.insert_member(tx, workspace_id, user_id, role, now):
                 raise Conflict("This person is already a member.", code="already_member")
         log.info("member added workspace=%s user=%s role=%s by=%s", workspace_id, user_id, role, identity.user_id)
-        await self._members_changed(workspace_id, user_id, role)
+        await self._members_changed(workspace_id, user_id, role, identity.user_id)
         return await self._member_view(workspace_id, user_id)
 
     async def _lock_members(
@@ -386,10 +390,11 @@ class WorkspaceService:
             raise NotFound()
         return member_view(row)
 
-    async def _members_changed(self, workspace_id: str, user_id: str, role: str | None) -> None:
+    async def _members_changed(self, workspace_id: str, user_id: str, role: str | None, actor: str) -> None:
         await self.events.publish(
             {"type": "members.changed", "workspace_id": workspace_id, "user_id": user_id, "role": role},
             also_to=(user_id,),
+            actor=actor,
         )
         await self._access_changed(workspace_id, user_id)
 
@@ -411,7 +416,7 @@ class WorkspaceService:
             log.info(
                 "member role changed workspace=%s user=%s role=%s by=%s", workspace_id, user_id, role, identity.user_id
             )
-            await self._members_changed(workspace_id, user_id, role)
+            await self._members_changed(workspace_id, user_id, role, identity.user_id)
         return await self._member_view(workspace_id, user_id)
 
     async def remove_member(self, identity: Identity, workspace_id: str, user_id: str) -> None:
@@ -431,7 +436,7 @@ class WorkspaceService:
                 raise _last_owner()
             await store.delete_member(tx, workspace_id, user_id)
         log.info("member removed workspace=%s user=%s by=%s", workspace_id, user_id, identity.user_id)
-        await self._members_changed(workspace_id, user_id, None)
+        await self._members_changed(workspace_id, user_id, None, identity.user_id)
 
     # -- the tree -----------------------------------------------------------------------------
 
@@ -514,7 +519,7 @@ class WorkspaceService:
             }
             for row in sorted(moved, key=lambda row: sort_key(str(row["path"])))
         ]
-        await self.events.publish(tree_changed(workspace_id, version, changes))
+        await self.events.publish(tree_changed(workspace_id, version, changes), actor=identity.user_id)
         return entry_view(await self._entry(workspace_id, entry_id))
 
     async def delete_entry(self, identity: Identity, workspace_id: str, entry_id: str) -> None:
@@ -530,7 +535,7 @@ class WorkspaceService:
             {"op": "deleted", "id": str(row["id"]), "path": str(row["path"]), "kind": str(row["kind"])}
             for row in deleted
         ]
-        await self.events.publish(tree_changed(workspace_id, version, changes))
+        await self.events.publish(tree_changed(workspace_id, version, changes), actor=identity.user_id)
         await self._discard(workspace_id, [str(row["id"]) for row in deleted if row["kind"] == "file"])
 
     # -- contents -----------------------------------------------------------------------------
@@ -575,7 +580,8 @@ class WorkspaceService:
                 workspace_id,
                 version,
                 [{"op": "updated", "id": file_id, "path": str(entry["path"]), "kind": "file"}],
-            )
+            ),
+            actor=identity.user_id,
         )
         return entry_view(entry)
 
@@ -700,7 +706,7 @@ class WorkspaceService:
         if unused:
             await self._discard(workspace_id, sorted(unused))
         if plan.rows:
-            await self.events.publish(tree_changed(workspace_id, version, plan.changes))
+            await self.events.publish(tree_changed(workspace_id, version, plan.changes), actor=identity.user_id)
         return plan
 
     async def _write_all(self, workspace_id: str, texts: dict[str, str], written: set[str]) -> None:
