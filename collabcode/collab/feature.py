@@ -94,6 +94,7 @@ class CollabFeature:
             publish=publish,
             publish_awareness=relay.publish_awareness,
             request_sync=relay.request_sync,
+            publish_stored=relay.publish_stored,
         )
         service = CollabService(manager, store, SocketHub())
         rooms = Gauge("collabcode_collab_rooms_loaded", "Documents loaded in this process.", registry=registry)

@@ -10,14 +10,20 @@ body:
   own peers' awareness (kind 1) and a sync reply addressed to the sender (kind 3);
 * ``3`` sync reply: the addressee's instance id and the replying process's state vector; only
   the addressee answers, with the update the replier lacks (kind 0).
+* ``4`` stored: 16-byte digests of updates (kind 0 bodies) the sender has just stored. A process
+  keeps every update it receives until such a report names it, and stores it itself when none
+  comes within a few seconds: the sender may have died between relaying and storing.
 
 So one request makes the exchange go both ways, like a client's sync step 1 and step 2: a
 state vector cannot tell whether the other side lacks deletions, so each side sends the other a
 diff (diffs always carry the whole delete set) rather than comparing vectors.
 
 The broker never hands a process its own messages back, and remote updates are applied with the
-``remote`` origin (relayed to local peers, never stored or published again), so nothing echoes or
-is stored twice. The broker is lossy: a room asks for a sync after it loads and after every
+``remote`` origin (relayed to local peers, never published again), so nothing echoes. They are
+stored by the process that made them; the receiver stores one itself only when no "stored"
+report names it in time (custody, see ``RoomManager.sweep``), so a process killed between
+relaying and storing loses nothing, at the price of rare duplicate rows (harmless for a CRDT).
+The broker is lossy: a room asks for a sync after it loads and after every
 broker outage (``RoomManager.resync``), which repairs whatever was lost.
 """
 
@@ -31,7 +37,7 @@ from enum import IntEnum
 from typing import Final
 
 from collabcode.collab.protocol import ProtocolError
-from collabcode.collab.rooms import RoomManager
+from collabcode.collab.rooms import DIGEST_SIZE, RoomManager
 from collabcode.pubsub import Bus, Subscription
 
 __all__ = ["CHANNEL_PREFIX", "BusRelay", "RelayKind"]
@@ -46,6 +52,7 @@ class RelayKind(IntEnum):
     AWARENESS = 1
     SYNC_REQUEST = 2
     SYNC_REPLY = 3
+    STORED = 4
 
 
 class BusRelay:
@@ -67,6 +74,9 @@ class BusRelay:
 
     def publish_update(self, doc_id: str, update: bytes) -> None:
         self._enqueue(doc_id, RelayKind.UPDATE, update)
+
+    def publish_stored(self, doc_id: str, digests: list[bytes]) -> None:
+        self._enqueue(doc_id, RelayKind.STORED, b"".join(digests))
 
     def publish_awareness(self, doc_id: str, update: bytes) -> None:
         self._enqueue(doc_id, RelayKind.AWARENESS, update)
@@ -155,6 +165,10 @@ class BusRelay:
                 own = manager.state_vector(doc_id)
                 if own is not None:
                     self._enqueue(doc_id, RelayKind.SYNC_REPLY, self._address(sender) + own)
+            elif kind == RelayKind.STORED:
+                if len(body) % DIGEST_SIZE:
+                    raise ProtocolError(1007, "malformed_message")
+                manager.confirm_stored(doc_id, (body[i : i + DIGEST_SIZE] for i in range(0, len(body), DIGEST_SIZE)))
             elif kind == RelayKind.SYNC_REPLY:
                 addressee, state_vector = self._split_address(body)
                 if addressee == self._bus.instance_id:

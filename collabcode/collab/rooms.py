@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import partial
-from typing import cast
+from typing import Final, cast
 
 import pycrdt
 
@@ -44,6 +45,22 @@ log = logging.getLogger(__name__)
 
 #: Sends a stored change to the other processes (document id, v1 update). Must not block.
 Publisher = Callable[[str, bytes], None]
+
+
+#: An update that changes nothing (no structs, empty delete set): never kept for custody.
+EMPTY_UPDATE: Final = b"\x00\x00"
+#: Remote changes a room keeps for custody at most; past it the oldest are stored at once.
+MAX_UNCONFIRMED: Final = 10_000
+#: Digest size in bytes, as sent in "stored" reports between processes.
+DIGEST_SIZE: Final = 16
+
+#: (document id, digests of stored updates) -> None; must not block.
+StoredPublisher = Callable[[str, list[bytes]], None]
+
+
+def update_digest(update: bytes) -> bytes:
+    """Names an update in "stored" reports; both sides hash the bytes the relay carried."""
+    return hashlib.blake2b(update, digest_size=DIGEST_SIZE).digest()
 
 
 class PersistenceError(Exception):
@@ -68,6 +85,9 @@ class _Entry:
     loaded_seq: int = 0
     appends_since_compact: int = 0
     text_dirty: bool = False
+    #: Changes received from other processes that their origin has not yet reported stored
+    #: (digest -> (received at, update)); this process stores them if the report never comes.
+    unconfirmed: dict[bytes, tuple[float, bytes]] = field(default_factory=dict)
 
     @property
     def saving(self) -> bool:
@@ -89,6 +109,8 @@ class RoomManager:
         publish_awareness: Publisher | None = None,
         request_sync: Publisher | None = None,
         remote_awareness_seconds: float = 30.0,
+        publish_stored: StoredPublisher | None = None,
+        custody_seconds: float = 5.0,
     ) -> None:
         """
         Args:
@@ -102,6 +124,10 @@ class RoomManager:
             request_sync: Starts a sync exchange with other processes (document id, state vector).
             remote_awareness_seconds: Remote awareness states not renewed for this long are
                 removed by ``sweep`` (their process may have died without saying so).
+            publish_stored: Tells other processes which of this process's changes are stored
+                (document id, digests of the updates as they were published).
+            custody_seconds: A change received from another process that is not reported
+                stored within this time is stored here (its process may have died first).
         """
         self._store = store
         #: Set when the store records who made each change (the file history).
@@ -114,6 +140,8 @@ class RoomManager:
         self._publish_awareness = publish_awareness
         self._request_sync = request_sync
         self._remote_awareness_seconds = remote_awareness_seconds
+        self._publish_stored = publish_stored
+        self._custody_seconds = custody_seconds
         self._entries: dict[str, _Entry] = {}
         self._loading: dict[str, asyncio.Task[_Entry]] = {}
         self._remote_backlog: dict[str, list[bytes]] = {}
@@ -170,7 +198,39 @@ class RoomManager:
                 return True
             return False
         entry.room.apply_remote(update)
+        self._hold(entry, update)
         return True
+
+    def _hold(self, entry: _Entry, update: bytes) -> None:
+        """Remember a remote change until its process reports it stored (see ``sweep``)."""
+        if update == EMPTY_UPDATE:
+            return
+        entry.unconfirmed[update_digest(update)] = (self._clock.monotonic(), update)
+        if len(entry.unconfirmed) > MAX_UNCONFIRMED:
+            self._take_custody(entry, float("inf"))
+
+    def unconfirmed_count(self, doc_id: str) -> int:
+        """Remote changes of ``doc_id`` this process holds until their origin reports them stored."""
+        entry = self._entries.get(doc_id)
+        return len(entry.unconfirmed) if entry is not None else 0
+
+    def confirm_stored(self, doc_id: str, digests: Iterable[bytes]) -> None:
+        """Another process stored these changes: this one need not keep them for custody."""
+        entry = self._entries.get(doc_id)
+        if entry is not None:
+            for digest in digests:
+                entry.unconfirmed.pop(digest, None)
+
+    def _take_custody(self, entry: _Entry, older_than: float) -> int:
+        """Store remote changes received before ``older_than`` that nobody reported stored."""
+        taken = [digest for digest, (received, _) in entry.unconfirmed.items() if received <= older_than]
+        for digest in taken:
+            _, update = entry.unconfirmed.pop(digest)
+            entry.pending.append(HistoryPart(update, None, None))
+        if taken:
+            log.info("collab custody doc=%s updates=%d", entry.room.doc_id, len(taken))
+            self._ensure_saving(entry)
+        return len(taken)
 
     def apply_remote_awareness(self, doc_id: str, update: bytes) -> bool:
         """Apply awareness states published by another process; False if the room is not here."""
@@ -268,6 +328,8 @@ class RoomManager:
                 room.apply_remote(update)
             except Exception:
                 log.exception("remote update rejected doc=%s", doc_id)
+            else:
+                self._hold(entry, update)
         # Changes another process applied but has not stored yet are not in what was just read.
         self._ask_for_sync(entry)
         log.debug("room loaded doc=%s bytes=%d", doc_id, len(state or b""))
@@ -336,9 +398,18 @@ class RoomManager:
                 raise
             entry.seq = seq
             entry.room.mark_durable(upto)
+            self._report_stored(doc_id, batch)
             entry.appends_since_compact += 1
             if entry.appends_since_compact >= self._compact_every:
                 await self._compact(entry)
+
+    def _report_stored(self, doc_id: str, batch: list[HistoryPart]) -> None:
+        if self._publish_stored is None:
+            return
+        try:
+            self._publish_stored(doc_id, [update_digest(part.update) for part in batch])
+        except Exception:
+            log.exception("publishing stored changes failed doc=%s", doc_id)
 
     async def _compact(self, entry: _Entry) -> None:
         doc_id = entry.room.doc_id
@@ -396,6 +467,7 @@ class RoomManager:
         unloaded = []
         for doc_id, entry in list(self._entries.items()):
             entry.room.expire_remote_awareness(now, self._remote_awareness_seconds)
+            self._take_custody(entry, now - self._custody_seconds)
             idle = entry.room.peer_count == 0 and entry.empty_since is not None
             if idle and entry.empty_since is not None and now - entry.empty_since >= self._idle:
                 if await self._unload(doc_id, entry):
@@ -405,6 +477,7 @@ class RoomManager:
         return unloaded
 
     async def _unload(self, doc_id: str, entry: _Entry) -> bool:
+        self._take_custody(entry, float("inf"))  # nobody may hold them after this room is gone
         try:
             await self._flush(entry)
         except PersistenceError:
@@ -434,6 +507,7 @@ class RoomManager:
         if entry is None:
             return False
         entry.pending.clear()
+        entry.unconfirmed.clear()
         entry.text_dirty = False
         if entry.save_task is not None and not entry.save_task.done():
             with contextlib.suppress(Exception):
@@ -444,6 +518,8 @@ class RoomManager:
 
     async def close(self) -> None:
         """Flush and unload everything (shutdown, after the sockets were closed)."""
+        for entry in self._entries.values():
+            self._take_custody(entry, float("inf"))
         try:
             await self.flush_all()
         finally:

@@ -13,7 +13,7 @@ from collabcode.collab.relay import BusRelay
 from collabcode.collab.rooms import RoomManager
 from collabcode.collab.store import MemoryDocumentStore
 from collabcode.pubsub import MemoryBus, MemoryHub
-from tests.collab import GatedStore, SimClient, pump
+from tests.collab import GatedStore, SimClient, pump, text_of
 from tests.fixtures_bus import eventually
 
 
@@ -36,6 +36,7 @@ async def start_process(
         publish=relay.publish_update,
         publish_awareness=relay.publish_awareness,
         request_sync=relay.request_sync,
+        publish_stored=relay.publish_stored,
     )
     await relay.start(manager)
     if resync:
@@ -182,3 +183,45 @@ async def test_resync_reads_what_a_process_that_left_stored_meanwhile(cluster: C
     await cluster.a.manager.close()  # process a no longer holds the room to answer a sync
     await cluster.hub.set_reachable(True)
     await eventually(lambda: room_b.text == "written by a, which then unloaded", 10, "catch-up from the store")
+
+
+async def test_an_edit_whose_process_dies_before_storing_it_is_stored_by_the_other(cluster: Cluster) -> None:
+    alice, bob = SimClient("alice"), SimClient("bob")
+    room_a = await cluster.a.manager.join("d", alice)
+    room_b = await cluster.b.manager.join("d", bob)
+    alice.connect()
+    bob.connect()
+    pump(room_a, alice)
+    pump(room_b, bob)
+    cluster.store.append_gate.clear()  # process a cannot store: it "dies" before it does
+    alice.text.insert(0, "relayed, never stored by a")
+    pump(room_a, alice)
+    await eventually(lambda: room_b.text == "relayed, never stored by a", 10, "the edit on process b")
+    await cluster.a.relay.close()  # a is gone: no report will ever come
+    await cluster.b.manager.sweep()
+    assert cluster.store.update_count("d") == 0  # b waits for a report first
+    cluster.clock.advance(6)
+    cluster.store.append_gate.set()
+    await cluster.b.manager.sweep()
+    await cluster.b.manager.flush("d")
+    stored = await cluster.store.load("d")
+    assert stored is not None
+    assert text_of(stored) == "relayed, never stored by a"
+
+
+async def test_an_edit_reported_stored_is_not_stored_again(cluster: Cluster) -> None:
+    alice, bob = SimClient("alice"), SimClient("bob")
+    room_a = await cluster.a.manager.join("d", alice)
+    room_b = await cluster.b.manager.join("d", bob)
+    alice.connect()
+    pump(room_a, alice)
+    alice.text.insert(0, "stored once")
+    pump(room_a, alice)
+    await eventually(lambda: room_b.text == "stored once", 10, "the edit on process b")
+    await cluster.a.manager.flush("d")
+    await eventually(lambda: cluster.store.update_count("d") == 1, 10, "stored by a")
+    await eventually(lambda: cluster.b.manager.unconfirmed_count("d") == 0, 10, "b heard that a stored it")
+    cluster.clock.advance(60)
+    await cluster.b.manager.sweep()
+    await cluster.b.manager.flush("d")
+    assert cluster.store.update_count("d") == 1
