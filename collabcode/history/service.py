@@ -82,6 +82,23 @@ def _to_chars(text: str, offset: int) -> int:
     return len(text.encode("utf-8")[:offset].decode("utf-8", errors="ignore"))
 
 
+def _is_panic(exc: BaseException) -> bool:
+    """pycrdt reports its internal failures as pyo3's PanicException (a BaseException)."""
+    return type(exc).__name__ == "PanicException"
+
+
+def _sticky_offset(encoded: bytes, text_type: pycrdt.Text) -> int | None:
+    """Where a stored anchor points now (UTF-8 byte offset), or None if it cannot be resolved."""
+    try:
+        return int(pycrdt.StickyIndex.decode(encoded, text_type).get_index())
+    except Exception:
+        return None
+    except BaseException as exc:
+        if not _is_panic(exc):
+            raise
+        return None
+
+
 def _text_type(room: Room) -> pycrdt.Text:
     text: pycrdt.Text = room.doc.get(TEXT_NAME, type=pycrdt.Text)
     return text
@@ -440,11 +457,9 @@ class HistoryService:
     def _resolve(self, room: Room, row: Row) -> dict[str, Any]:
         text_type = _text_type(room)
         current = room.text
-        try:
-            start = pycrdt.StickyIndex.decode(bytes(row["anchor_start"]), text_type).get_index()
-            end = pycrdt.StickyIndex.decode(bytes(row["anchor_end"]), text_type).get_index()
-        except Exception:
-            start = end = -1
+        found_start = _sticky_offset(bytes(row["anchor_start"]), text_type)
+        found_end = _sticky_offset(bytes(row["anchor_end"]), text_type)
+        start, end = (found_start, found_end) if found_start is not None and found_end is not None else (-1, -1)
         snippet = str(row["snippet"])
         deleted = start < 0 or end < start or (start == end and snippet != "")
         anchor: dict[str, Any] = {"deleted": deleted, "original_snippet": snippet, "version": int(row["seq"])}
@@ -481,10 +496,28 @@ class HistoryService:
                 details={"field": "anchor", "rule": "range"},
             )
         text_type = _text_type(room)
-        first = text_type.sticky_index(_to_bytes(current, start), pycrdt.Assoc.AFTER)
         # The end sticks to the last character of the range, so text typed right after it stays out.
         last_assoc = pycrdt.Assoc.BEFORE if end > start else pycrdt.Assoc.AFTER
-        last = text_type.sticky_index(_to_bytes(current, end), last_assoc)
+        first: pycrdt.StickyIndex | None
+        last: pycrdt.StickyIndex | None
+        try:
+            first = text_type.sticky_index(_to_bytes(current, start), pycrdt.Assoc.AFTER)
+            last = text_type.sticky_index(_to_bytes(current, end), last_assoc)
+        except BaseException as exc:
+            if not _is_panic(exc):
+                raise
+            first = last = None
+        if (
+            first is None
+            or last is None
+            or _sticky_offset(first.encode(), text_type) is None
+            or _sticky_offset(last.encode(), text_type) is None
+        ):
+            # pycrdt 0.14 cannot anchor after some non-ASCII text typed in browsers (docs/history.md).
+            raise ValidationFailed(
+                "This range cannot be anchored yet: comments after some non-ASCII text are not supported.",
+                details={"field": "anchor", "rule": "unanchorable"},
+            )
         await self._flush(doc_id)
         head = await history_store.head(self.db, doc_id)
         now = now_ms(self.clock)

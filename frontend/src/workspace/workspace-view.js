@@ -10,6 +10,7 @@ import { onColorSchemeChange, prefersDark } from '../editor/color-scheme.js';
 import { defineEditorThemes, themeFor } from '../editor/editor-themes.js';
 import { loadEditor } from '../editor/load-editor.js';
 import { events } from '../events/events-socket.js';
+import { attachHistory } from '../history/attach-history.js';
 import { TEST_MODE } from '../shell/test-mode.js';
 import { notice } from '../ui/notice.js';
 import { loadingLine } from '../ui/spinner.js';
@@ -288,6 +289,20 @@ function mountWorkspace({ outlet, signal, monaco, workspace, tree, initialFileId
   });
   main.after(assistant.panel);
   peersBox.after(assistant.button);
+
+  // File history, authorship and comments on the code (see src/history/).
+  const fileHistory = attachHistory({
+    monaco,
+    editor,
+    frame,
+    workspaceId,
+    canEdit,
+    signal,
+    activeFileId: () => activeId,
+    openFiles: () => [...open].map(([fileId, item]) => ({ fileId, path: item.entry.path, model: item.model, session: item.session })),
+  });
+  assistant.panel.after(fileHistory.panel);
+  peersBox.after(fileHistory.button);
 
   editor.onDidChangeCursorSelection(({ selection }) => {
     const model = editor.getModel();

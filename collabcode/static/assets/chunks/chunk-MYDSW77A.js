@@ -1,0 +1,1 @@
+import{a as r}from"./chunk-2RRPOE3I.js";var o={info:"border-line bg-subtle text-fg",success:"border-ok/40 bg-ok-bg text-ok",warning:"border-wait/40 bg-wait-bg text-wait",error:"border-bad/40 bg-bad-bg text-bad"};function d(t,...e){return r("div",{class:`rounded-md border px-4 py-3 text-sm ${o[t]}`},...e)}export{d as a};
