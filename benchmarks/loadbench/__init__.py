@@ -1,0 +1,1 @@
+"""The load benchmark (``benchmarks/load_bench.py``): cluster, clients and scenarios."""
