@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
+import time
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.services import require_chromium
+
+if TYPE_CHECKING:
+    from tests.conftest import LiveServer
 
 CHROMIUM_FLAGS = [
     "--disable-gpu",
@@ -46,3 +52,32 @@ def page_problems(page: Any) -> PageProblems:
     problems = PageProblems()
     problems.attach(page)
     return problems
+
+
+def poll(page: Any, js: str, timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Evaluate ``js`` until it is truthy (string wait_for_function is blocked by our CSP)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = page.evaluate(js)
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for: {js} (last value {page.evaluate(js)!r})")
+
+
+def editor_text(page: Any) -> str:
+    """The text of the workspace editor's current Monaco model."""
+    return str(page.evaluate("window.__collabcode.editor.getModel().getValue()"))
+
+
+def setup_token(server: LiveServer, timeout: float = 10.0) -> str:
+    """The first-run setup token a fresh server logged (``auth.setup_link``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in server.log_text().splitlines():
+            if line.startswith("{") and '"auth.setup_link"' in line:
+                found = re.search(r"setup\?token=([A-Za-z0-9_\-]+)", json.loads(line)["msg"])
+                if found:
+                    return found.group(1)
+        time.sleep(0.05)
+    raise AssertionError("no setup link in the server log")

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import LiveServer, start_server
 from tests.fake_ai_provider import FakeAIProvider, fake_ai_provider  # noqa: F401  (the fixture)
-from tests.fixtures_browser import PageProblems
+from tests.fixtures_browser import PageProblems, editor_text, poll, setup_token
 
 pytestmark = pytest.mark.browser
 
@@ -28,32 +28,13 @@ SOURCE = "def add(a, b):\n    return a - b\n\n\nprint(add(1, 2))\n"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def poll(page: Any, js: str, timeout: float = 15.0) -> Any:
-    """Evaluate ``js`` until it is truthy (string wait_for_function is blocked by our CSP)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(js)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {js}")
 
 
-def text_of(page: Any) -> str:
-    return str(page.evaluate("window.__collabcode.editor.getModel().getValue()"))
 
 
 def seed(server: LiveServer) -> dict[str, str]:
     """Alice (admin) with a workspace holding src/calc.py, Bob as an editor in it and Carol as a viewer."""
-    deadline = time.monotonic() + 10
-    token = None
-    while token is None and time.monotonic() < deadline:
-        for line in server.log_text().splitlines():
-            if line.startswith("{") and '"auth.setup_link"' in line:
-                found = re.search(r"setup\?token=([A-Za-z0-9_\-]+)", json.loads(line)["msg"])
-                token = found.group(1) if found else None
-        time.sleep(0.05)
-    assert token, "no setup link"
+    token = setup_token(server)
     with httpx.Client(base_url=server.url, timeout=10) as api:
         setup = {
             "token": token,
@@ -202,7 +183,7 @@ def test_ghost_text_chat_and_an_undoable_replace_seen_by_a_teammate(
     poll(alice, "window.__collabcode.editor.getModel().getValue().endsWith('\\nresult')")
     alice.keyboard.press("Escape")
     poll(alice, "!document.querySelector('.monaco-editor .view-lines .ghost-text-decoration')")
-    assert text_of(alice).endswith("\nresult")
+    assert editor_text(alice).endswith("\nresult")
     # Typing on asks again; Tab takes the whole suggestion.
     provider.script_completion(" add(2, 3)")
     alice.keyboard.type(" =", delay=60)
@@ -248,7 +229,7 @@ def test_ghost_text_chat_and_an_undoable_replace_seen_by_a_teammate(
     alice.screenshot(path=str(SCREENSHOTS / "assistant-panel.png"))
 
     # "Replace selection": one transaction, seen by Bob as the assistant's edit for Alice.
-    before = text_of(alice)
+    before = editor_text(alice)
     answer.locator("[data-code-action=replace]").click()
     after = poll(
         alice,
@@ -261,15 +242,15 @@ def test_ghost_text_chat_and_an_undoable_replace_seen_by_a_teammate(
     assert marker.inner_text() == "Assistant (for Alice)"
     poll(bob, "document.querySelectorAll('.monaco-editor .view-overlays .cc-assistant-range').length >= 2")
     bob.screenshot(path=str(SCREENSHOTS / "assistant-marker-dark.png"))
-    assert text_of(bob) == after
+    assert editor_text(bob) == after
 
     # One Ctrl+Z takes the whole edit back, for everyone; the ghost text Alice took stays.
     alice.click(".monaco-editor .view-lines")
     alice.keyboard.press("Control+z")
     poll(alice, "!window.__collabcode.editor.getModel().getValue().includes('return a + b')")
-    assert text_of(alice) == before
+    assert editor_text(alice) == before
     poll(bob, "!window.__collabcode.editor.getModel().getValue().includes('return a + b')")
-    assert text_of(bob) == before
+    assert editor_text(bob) == before
 
     # Bob edits the lines Alice asked about before she applies: she gets a diff, not an overwrite.
     provider.script_chat(["```python\n", FIXED, "```\n"])
@@ -287,13 +268,13 @@ def test_ghost_text_chat_and_an_undoable_replace_seen_by_a_teammate(
     dialog = alice.locator("[data-assistant-diff]")
     dialog.wait_for()
     assert "Someone changed these lines" in dialog.inner_text()
-    assert "# checked by bob" in text_of(alice)
+    assert "# checked by bob" in editor_text(alice)
     poll(alice, "document.querySelectorAll('[data-assistant-diff] .monaco-diff-editor').length === 1")
     dialog.screenshot(path=str(SCREENSHOTS / "assistant-diff.png"))
     dialog.locator("[data-diff-apply]").click()
     dialog.wait_for(state="detached")
     poll(bob, "window.__collabcode.editor.getModel().getValue().includes('return a + b')")
-    assert "# checked by bob" not in text_of(bob)
+    assert "# checked by bob" not in editor_text(bob)
 
     # Stop ends a streaming answer, and the server drops the provider's request with it.
     provider.chunk_delay = 0.5
@@ -353,7 +334,7 @@ def test_ghost_text_chat_and_an_undoable_replace_seen_by_a_teammate(
     carol.keyboard.press("Escape")
     carol.locator("[data-assistant-diff]").wait_for(state="detached")
     assert asked == []
-    assert text_of(carol) == text_of(alice)
+    assert editor_text(carol) == editor_text(alice)
 
     assert not problems.csp_violations, problems.console_errors
     assert not problems.page_errors, problems.page_errors
@@ -406,7 +387,7 @@ def test_panel_says_the_assistant_is_off_and_how_to_enable_it(
     page.keyboard.type("result = ad", delay=40)
     time.sleep(1.0)
     assert completions == []
-    assert "result = ad" in text_of(page)
+    assert "result = ad" in editor_text(page)
 
     # The shortcut closes and reopens the panel.
     page.keyboard.press("Control+Shift+Y")

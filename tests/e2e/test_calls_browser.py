@@ -28,6 +28,7 @@ import pytest
 
 from tests.conftest import LiveServer, start_server
 from tests.fixtures_browser import CHROMIUM_FLAGS, PageProblems
+from tests.fixtures_browser import poll as browser_poll
 from tests.services import require
 
 pytestmark = pytest.mark.browser
@@ -75,14 +76,8 @@ def test_calls_in_a_loopback_only_network() -> None:
 
 
 def poll(page: Any, js: str, timeout: float = 20.0) -> Any:
-    """Evaluate ``js`` until it is truthy (string wait_for_function is blocked by our CSP)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(js)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for: {js}")
+    """Calls take longer to settle than the shared default allows."""
+    return browser_poll(page, js, timeout, interval=0.1)
 
 
 def phase(page: Any) -> str:

@@ -5,8 +5,6 @@ screenshots of each in light and dark."""
 
 from __future__ import annotations
 
-import json
-import re
 import struct
 import time
 import zlib
@@ -18,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, start_server
-from tests.fixtures_browser import PageProblems
+from tests.fixtures_browser import PageProblems, poll, setup_token
 
 pytestmark = pytest.mark.browser
 
@@ -27,15 +25,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 OFFLINE_WITHIN_S = 30.0
 
 
-def poll(page: Any, js: str, timeout: float = 15.0) -> Any:
-    """Evaluate ``js`` until it is truthy (string wait_for_function is blocked by our CSP)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(js)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {js} (last value {page.evaluate(js)!r})")
 
 
 def login(api: httpx.Client, user: str) -> dict[str, str]:
@@ -67,15 +56,7 @@ def seeded(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     Alice follows Bob; Bob and Alice have a conversation with an unread message for Alice."""
     server = start_server(tmp_path / "data", env={"COLLABCODE_BCRYPT_ROUNDS": "4"})
     try:
-        deadline = time.monotonic() + 10
-        token = None
-        while token is None and time.monotonic() < deadline:
-            for line in server.log_text().splitlines():
-                if line.startswith("{") and '"auth.setup_link"' in line:
-                    found = re.search(r"setup\?token=([A-Za-z0-9_\-]+)", json.loads(line)["msg"])
-                    token = found.group(1) if found else None
-            time.sleep(0.05)
-        assert token, "no setup link"
+        token = setup_token(server)
         ids: dict[str, Any] = {}
         with httpx.Client(base_url=server.url, timeout=10) as api:
             setup = {

@@ -5,8 +5,6 @@ a selection that the other sees live; a viewer cannot restore. Screenshots go to
 from __future__ import annotations
 
 import json
-import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import pytest
 
 from tests.conftest import LiveServer, start_server
 from tests.e2e.test_accessibility_browser import describe, run_axe
-from tests.fixtures_browser import PageProblems
+from tests.fixtures_browser import PageProblems, editor_text, poll, setup_token
 
 pytestmark = pytest.mark.browser
 
@@ -25,33 +23,15 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ORIGINAL = "print('hello')\n"
 
 
-def poll(page: Any, js: str, timeout: float = 15.0) -> Any:
-    """Evaluate ``js`` until it is truthy (string wait_for_function is blocked by our CSP)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(js)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {js}")
 
 
-def text_of(page: Any) -> str:
-    return str(page.evaluate("window.__collabcode.editor.getModel().getValue()"))
 
 
 @pytest.fixture
 def seeded(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     server = start_server(tmp_path / "data", env={"COLLABCODE_BCRYPT_ROUNDS": "4"})
     try:
-        deadline = time.monotonic() + 10
-        token = None
-        while token is None and time.monotonic() < deadline:
-            for line in server.log_text().splitlines():
-                if line.startswith("{") and '"auth.setup_link"' in line:
-                    token = re.search(r"setup\?token=([A-Za-z0-9_\-]+)", json.loads(line)["msg"]).group(1)  # type: ignore[union-attr]
-            time.sleep(0.05)
-        assert token, "no setup link"
+        token = setup_token(server)
         with httpx.Client(base_url=server.url, timeout=10) as api:
             setup = {
                 "token": token,
@@ -147,7 +127,7 @@ def test_history_scrub_compare_restore_authorship_and_comments(
     poll(bob, "window.__collabcode.editor.getModel().getValue().includes('alice_line = 1')")
     type_at_end(bob, "bob_line = 2\n")
     poll(alice, "window.__collabcode.editor.getModel().getValue().includes('bob_line = 2')")
-    edited = text_of(alice)
+    edited = editor_text(alice)
     assert edited == ORIGINAL + "alice_line = 1\nbob_line = 2\n", edited
 
     # The timeline lists the versions; a named checkpoint shows on the newest one.
@@ -209,7 +189,7 @@ def test_history_scrub_compare_restore_authorship_and_comments(
         " return t.includes('hello') && !t.includes('alice_line'); })()",
     )
     assert "read only" in alice.locator("[data-history-view-heading]").inner_text()
-    assert text_of(alice) == edited  # the live document is untouched
+    assert editor_text(alice) == edited  # the live document is untouched
     alice.screenshot(path=str(SCREENSHOTS / "history-version.png"))
 
     # Compare with the current text: a diff editor with both sides.
@@ -242,7 +222,7 @@ def test_history_scrub_compare_restore_authorship_and_comments(
     poll(bob, f"window.__collabcode.editor.getModel().getValue() === {json.dumps(ORIGINAL)}")
     type_at_end(bob, "after_restore = 3\n")
     poll(alice, "window.__collabcode.editor.getModel().getValue().endsWith('after_restore = 3\\n')")
-    assert text_of(alice) == ORIGINAL + "after_restore = 3\n"
+    assert editor_text(alice) == ORIGINAL + "after_restore = 3\n"
 
     # The commented code is gone: the comment says so and offers the version it came from.
     alice.locator("[data-comment-deleted]").wait_for()

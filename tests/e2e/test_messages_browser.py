@@ -3,9 +3,7 @@ blocking, text-only rendering of hostile bodies, and screenshots in light and da
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -18,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, start_server, wait_healthy
-from tests.fixtures_browser import PageProblems
+from tests.fixtures_browser import PageProblems, poll, setup_token
 
 pytestmark = pytest.mark.browser
 
@@ -30,30 +28,13 @@ EARLIER = 70  # older messages in Carol's conversation, to page through
 OWN_STATUSES = "[...document.querySelectorAll('li[data-own=\"true\"]')].map((li) => li.dataset.status)"
 
 
-def poll(page: Any, js: str, timeout: float = 15.0) -> Any:
-    """Evaluate ``js`` until it is truthy (string wait_for_function is blocked by our CSP)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(js)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {js} (last value {page.evaluate(js)!r})")
 
 
 @pytest.fixture
 def seeded(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, dict[str, str]]]]:
     server = start_server(tmp_path / "data", env={"COLLABCODE_BCRYPT_ROUNDS": "4"})
     try:
-        deadline = time.monotonic() + 10
-        token = None
-        while token is None and time.monotonic() < deadline:
-            for line in server.log_text().splitlines():
-                if line.startswith("{") and '"auth.setup_link"' in line:
-                    found = re.search(r"setup\?token=([A-Za-z0-9_\-]+)", json.loads(line)["msg"])
-                    token = found.group(1) if found else None
-            time.sleep(0.05)
-        assert token, "no setup link"
+        token = setup_token(server)
         headers: dict[str, dict[str, str]] = {}
         with httpx.Client(base_url=server.url, timeout=10) as api:
             setup = {

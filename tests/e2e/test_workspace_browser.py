@@ -3,9 +3,6 @@ rename while open, and a read-only viewer."""
 
 from __future__ import annotations
 
-import json
-import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,40 +11,22 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, start_server
-from tests.fixtures_browser import PageProblems
+from tests.fixtures_browser import PageProblems, editor_text, poll, setup_token
 
 pytestmark = pytest.mark.browser
 
 PASSWORDS = {"alice": "correct horse battery", "bob": "battery staple horse", "carol": "staple horse correct"}
 
 
-def poll(page: Any, js: str, timeout: float = 15.0) -> Any:
-    """Evaluate ``js`` until it is truthy (string wait_for_function is blocked by our CSP)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(js)
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {js}")
 
 
-def text_of(page: Any) -> str:
-    return str(page.evaluate("window.__collabcode.editor.getModel().getValue()"))
 
 
 @pytest.fixture
 def seeded(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     server = start_server(tmp_path / "data", env={"COLLABCODE_BCRYPT_ROUNDS": "4"})
     try:
-        deadline = time.monotonic() + 10
-        token = None
-        while token is None and time.monotonic() < deadline:
-            for line in server.log_text().splitlines():
-                if line.startswith("{") and '"auth.setup_link"' in line:
-                    token = re.search(r"setup\?token=([A-Za-z0-9_\-]+)", json.loads(line)["msg"]).group(1)  # type: ignore[union-attr]
-            time.sleep(0.05)
-        assert token, "no setup link"
+        token = setup_token(server)
         with httpx.Client(base_url=server.url, timeout=10) as api:
             setup = {
                 "token": token,
@@ -146,7 +125,7 @@ def test_two_editors_a_rename_and_a_viewer(
     )
     assert after.startswith("# from bob"), after
     poll(bob, "!window.__collabcode.editor.getModel().getValue().includes('from alice')")
-    assert text_of(bob).startswith("# from bob")
+    assert editor_text(bob).startswith("# from bob")
 
     # Rename while both have it open: both keep editing the same document without reload.
     with httpx.Client(base_url=server.url, timeout=10) as api:
@@ -164,11 +143,11 @@ def test_two_editors_a_rename_and_a_viewer(
     # A viewer sees the live text read-only and cannot type into it.
     carol = open_as(browser, server, "carol", url, problems)
     carol.locator("[data-readonly-badge]").wait_for()
-    before = text_of(carol)
+    before = editor_text(carol)
     carol.click(".monaco-editor .view-lines")
     carol.keyboard.type("zzz")
-    assert text_of(carol) == before
-    assert "zzz" not in text_of(alice)
+    assert editor_text(carol) == before
+    assert "zzz" not in editor_text(alice)
 
     assert not problems.csp_violations, problems.console_errors
     assert not problems.page_errors, problems.page_errors

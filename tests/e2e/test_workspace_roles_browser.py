@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
-from tests.e2e.test_workspace_browser import open_as, poll, seeded, text_of  # noqa: F401  (seeded is a fixture)
-from tests.fixtures_browser import PageProblems
+from tests.e2e.test_workspace_browser import open_as, seeded  # noqa: F401  (seeded is a fixture)
+from tests.fixtures_browser import PageProblems, editor_text, poll
 
 pytestmark = pytest.mark.browser
 
@@ -63,14 +63,14 @@ def test_editor_demoted_while_typing_stops_writing(seeded: tuple[LiveServer, dic
     # typing now changes nothing, here or on the server.
     bob.locator("[data-connection=connected]").wait_for(timeout=10_000)
     deadline = time.monotonic() + 10
-    while text_of(bob) != server_text(server, ids):
-        assert time.monotonic() < deadline, (text_of(bob), server_text(server, ids))
+    while editor_text(bob) != server_text(server, ids):
+        assert time.monotonic() < deadline, (editor_text(bob), server_text(server, ids))
         time.sleep(0.1)
-    before = text_of(bob)
+    before = editor_text(bob)
     bob.click(".monaco-editor .view-lines")
     bob.keyboard.type("ZZZ")
     time.sleep(0.5)
-    assert text_of(bob) == before
+    assert editor_text(bob) == before
     stored = server_text(server, ids)
     assert "Z" not in stored and "XXXXX" in stored, stored
 
@@ -98,7 +98,7 @@ def test_editor_demoted_while_typing_stops_writing(seeded: tuple[LiveServer, dic
     carol.click(".monaco-editor .view-lines")
     carol.keyboard.type("zzz")
     time.sleep(0.3)
-    assert "zzz" not in text_of(carol)
+    assert "zzz" not in editor_text(carol)
     assert "zzz" not in server_text(server, ids)
 
     assert not problems.csp_violations, problems.console_errors

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
-from tests.e2e.test_workspace_browser import open_as, poll, seeded  # noqa: F401  (seeded is a fixture)
-from tests.fixtures_browser import PageProblems
+from tests.e2e.test_workspace_browser import open_as, seeded  # noqa: F401  (seeded is a fixture)
+from tests.fixtures_browser import PageProblems, poll
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
-from tests.e2e.test_workspace_browser import open_as, poll, seeded, text_of  # noqa: F401  (seeded is a fixture)
-from tests.fixtures_browser import PageProblems
+from tests.e2e.test_workspace_browser import open_as, seeded  # noqa: F401  (seeded is a fixture)
+from tests.fixtures_browser import PageProblems, editor_text, poll
 
 pytestmark = pytest.mark.browser
 
@@ -91,7 +91,7 @@ def test_move_by_drag_and_keyboard_and_a_file_deleted_elsewhere(
 
     # Someone else deletes the open file: the tab stays, marked, read-only, with a notice.
     alice.click(f"[data-tab][data-file-id='{fid}']")
-    before = text_of(alice)
+    before = editor_text(alice)
     with httpx.Client(base_url=server.url, timeout=10) as api:
         assert api.delete(f"/api/workspaces/{wid}/files/{fid}", headers=ids["alice"]).status_code in (200, 204)
     alice.locator(f"[data-tab][data-file-id='{fid}'][data-gone=deleted]").wait_for(timeout=10_000)
@@ -99,7 +99,7 @@ def test_move_by_drag_and_keyboard_and_a_file_deleted_elsewhere(
     alice.locator("[data-editor-notice] [data-gone=deleted]").wait_for()
     alice.locator(f"[data-tab][data-file-id='{fid}'][data-gone=deleted]").wait_for()
     assert alice.evaluate(READ_ONLY)
-    assert text_of(alice) == before
+    assert editor_text(alice) == before
     alice.click(f"[data-tab][data-file-id='{fid}'] [data-tab-close]")
     assert alice.locator(f"[data-tab][data-file-id='{fid}']").count() == 0
 
@@ -158,7 +158,7 @@ def test_follow_a_teammate_then_lose_access_and_the_connection(
         assert r.status_code in (200, 204), r.text
     bob.locator("[data-editor-notice] [data-gone=access]").wait_for(timeout=15_000)
     assert bob.evaluate(READ_ONLY)
-    assert "line_300" in text_of(bob)
+    assert "line_300" in editor_text(bob)
 
     # The server goes away: Alice sees the lost-connection banner, her edits are kept.
     server.stop()
