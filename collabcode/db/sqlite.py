@@ -355,7 +355,9 @@ class SQLiteDatabase:
             return await self._write(op)
         async with self._reader() as conn:
             with _translated():
-                return await op(conn)
+                # A cancelled caller must not leave a half-read statement open on the reader:
+                # its read transaction would pin an old snapshot for everyone who gets it next.
+                return await run_to_completion(op(conn))
 
     # Executor
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -108,3 +109,22 @@ def test_sqlite_too_old_for_returning_is_refused() -> None:
         RuntimeError, match=r"SQLite 3\.34\.1, but collabcode needs SQLite 3\.35\.0"
     ):
         check_sqlite_version((3, 34, 1))
+
+
+async def test_a_cancelled_read_does_not_pin_an_old_snapshot(sqlite_db: SQLiteDatabase) -> None:
+    """A reader handed back mid-statement would keep its read transaction open, so later reads on
+    it would not see rows committed since (a user created, then "unknown" at sign-in)."""
+    await sqlite_db.execute("CREATE TABLE t (x INTEGER)")
+    await sqlite_db.execute_many("INSERT INTO t VALUES (?)", [(i,) for i in range(2000)])
+    stale = 0
+    for attempt in range(30):
+        task = asyncio.create_task(sqlite_db.fetch_one("SELECT x FROM t ORDER BY x"))
+        await asyncio.sleep(0.0005 * (attempt % 5))
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await sqlite_db.execute("INSERT INTO t VALUES (?)", (-attempt - 1,))
+        for _ in range(2):  # both readers
+            if await sqlite_db.fetch_val("SELECT COUNT(*) FROM t WHERE x = ?", (-attempt - 1,)) != 1:
+                stale += 1
+    assert stale == 0
