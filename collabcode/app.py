@@ -30,7 +30,7 @@ from collabcode.mail import Mailer, create_mailer
 from collabcode.realtime.connections import ConnectionRegistry
 from collabcode.services import Services
 from collabcode.settings import Settings
-from collabcode.web import health, static
+from collabcode.web import health, openapi, static
 from collabcode.web.metrics import Metrics
 from collabcode.web.middleware import (
     BodyLimitMiddleware,
@@ -159,6 +159,7 @@ def create_app(
 
     routes: list[BaseRoute] = [
         *health.routes,
+        openapi.route,
         Route("/static/{path:path}", static.static_file, methods=["GET", "HEAD"]),
         *[Route(path, static.app_shell, methods=["GET", "HEAD"]) for path in static.APP_ROUTES],
         *[route for feature in features for route in feature.routes],
