@@ -117,7 +117,9 @@ async def send_message(request: Request) -> Response:
     identity = await require_user(request)
     conversation_id = _id(request, "conversation_id")
     body = await parse_body(request, schemas.SendMessage)
-    sent = await _service(request).send_message(identity.user_id, conversation_id, body.body, body.client_id)
+    sent = await _service(request).send_message(
+        identity.user_id, conversation_id, body.body, body.client_id, code_ref=body.code_ref
+    )
     return _json(sent.message, 201 if sent.created else 200)
 
 
@@ -239,7 +241,13 @@ def _chat(ctx: FrameContext) -> ChatService:
 async def _send_frame(ctx: FrameContext, frame: Any) -> None:
     assert isinstance(frame, schemas.SendFrame)
     pending = await _chat(ctx).start_send(
-        ctx.identity.user_id, frame.conversation_id, frame.body, frame.client_id, origin=ctx.socket_id, ref=frame.ref
+        ctx.identity.user_id,
+        frame.conversation_id,
+        frame.body,
+        frame.client_id,
+        origin=ctx.socket_id,
+        ref=frame.ref,
+        code_ref=frame.code_ref,
     )
     ctx.defer(_sent(ctx, frame, pending), frame.ref)  # the socket reads on while the commit happens
 

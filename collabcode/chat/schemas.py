@@ -18,6 +18,8 @@ from collabcode.realtime.frames import ClientFrame
 
 #: Longest message, in characters after normalisation.
 MAX_BODY_CHARS = 4000
+#: Longest range of code one message may reference, in characters.
+MAX_CODE_REF_CHARS = 20_000
 MAX_DISCOVERY_NUMBERS = 100
 
 
@@ -56,9 +58,19 @@ class OpenConversation(_Strict):
     username: Username
 
 
+class CodeRefIn(_Strict):
+    """A range of a workspace file, in characters of its current text: ``[start, end)``."""
+
+    workspace_id: Id
+    file_id: Id
+    start: int = Field(ge=0, le=2**31)
+    end: int = Field(ge=0, le=2**31)
+
+
 class SendMessage(_Strict):
     body: Body
     client_id: ClientId
+    code_ref: CodeRefIn | None = None
 
 
 class EditMessage(_Strict):
@@ -92,6 +104,7 @@ class SendFrame(ClientFrame):
     conversation_id: Id
     client_id: ClientId
     body: Body
+    code_ref: CodeRefIn | None = None
 
 
 class EditFrame(ClientFrame):

@@ -4,9 +4,9 @@ Each writer task (one per lane of conversations, see :class:`SendQueue`) writes 
 after another. A batch is one transaction of a fixed handful of statements whatever its size:
 look up retried ``client_id``s, take the sequence numbers of every conversation involved (one
 ``UPDATE ... RETURNING``, which also refuses conversations with a block in them), insert the
-messages, move the stream cursors, store the events. Every sender waits for the commit of its
-own batch: ``sent`` still means "in the database". After the commit the frames go out in
-cursor order, so sockets rarely see a gap.
+messages and their code references, move the stream cursors, store the events. Every sender
+waits for the commit of its own batch: ``sent`` still means "in the database". After the commit
+the frames go out in cursor order, so sockets rarely see a gap.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from collabcode.chat import store
-from collabcode.chat.store import Message
+from collabcode.chat.store import CodeRef, Message
 from collabcode.clock import Clock, now_ms
 from collabcode.db import Database
 from collabcode.errors import ServiceUnavailable
@@ -47,6 +47,8 @@ class Outgoing:
     #: through the durable stream (``message.sent`` with the event's cursor).
     origin: str | None = None
     ref: str | None = None
+    #: The anchored code reference (its ``message_id`` is this send's), stored with the message.
+    code_ref: CodeRef | None = None
     result: asyncio.Future[Written] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
     @property
@@ -213,6 +215,9 @@ class SendQueue:
             stored = await store.insert_messages(tx, [m for _, m in messages])
             if len(stored) != len(messages):
                 raise _Collision
+            await store.insert_code_refs(
+                tx, [replace(item.code_ref, message_id=m.id) for item, m in messages if item.code_ref is not None]
+            )
             events = await append_events(
                 tx,
                 [

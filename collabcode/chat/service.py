@@ -22,8 +22,10 @@ from typing import Any
 
 from collabcode.auth.events import ClientInfo, security_event
 from collabcode.chat import phones, store
+from collabcode.chat.code_refs import CodeRefs, Resolver, request_key
+from collabcode.chat.schemas import CodeRefIn
 from collabcode.chat.sending import Outgoing, SendQueue, Written
-from collabcode.chat.store import Member, Message, Pair
+from collabcode.chat.store import CodeRef, Member, Message, Pair
 from collabcode.chat.views import message_json, person_json, presence_json, read_frame, receipt_frame
 from collabcode.clock import Clock, now_ms
 from collabcode.db import Database
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 
 SERVICE_KEY = "chat"
 
+#: Typing throttles of people who stopped typing are dropped at least this often (seconds).
+TYPING_PRUNE_SECONDS = 30.0
 #: Stream event kinds chat appends (and renders back into frames).
 EVENT_KINDS = ("message", "message.updated", "receipt", "read", "conversation")
 
@@ -69,8 +73,10 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _request_hash(conversation_id: str, body: str) -> str:
-    return hashlib.sha256(f"{conversation_id}\n{body}".encode()).hexdigest()
+def _request_hash(conversation_id: str, body: str, code_ref: CodeRefIn | None = None) -> str:
+    """A send without a code reference hashes as before references existed."""
+    ref = request_key(code_ref)
+    return hashlib.sha256(f"{conversation_id}\n{body}{chr(10) + ref if ref else ''}".encode()).hexdigest()
 
 
 def blocked_error() -> Forbidden:
@@ -95,6 +101,7 @@ class ChatService:
         limiter: RateLimiter,
         hash_key: str,
         limits: ChatLimits | None = None,
+        code_refs: CodeRefs | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -104,10 +111,12 @@ class ChatService:
         self._hash_key = hash_key
         self._pairs: OrderedDict[str, Pair] = OrderedDict()
         self._typing: dict[tuple[str, str], float] = {}
+        self._typing_pruned_at = clock.monotonic()
         self._delivered: dict[tuple[str, str], int] = {}
         self._delivery_wake = asyncio.Event()
         self._delivery_task: asyncio.Task[None] | None = None
         self._sends = SendQueue(db, clock, self._announce_sent)
+        self.code_refs = code_refs or CodeRefs(db, None, limiter)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -116,8 +125,10 @@ class ChatService:
         self._delivery_task = asyncio.create_task(self._delivery_loop(), name="chat-delivery")
 
     def stats(self) -> dict[str, float]:
-        """Counters for /metrics: messages stored since start."""
-        return {"messages_sent_total": float(self._sends.sent)}
+        """Counters for /metrics: messages stored since start, and typing throttles held (expired
+        ones dropped first: 0 once nobody typed for ``typing_interval``)."""
+        self._prune_typing(self.clock.monotonic())
+        return {"messages_sent_total": float(self._sends.sent), "typing_entries": float(len(self._typing))}
 
     async def close(self) -> None:
         await self._sends.close()
@@ -184,6 +195,8 @@ class ChatService:
         settings = await store.settings_of(self.db, [user_id, *peer_ids])
         mine, theirs = await store.block_relations(self.db, user_id)
         views = await self.hub.presence.views(peer_ids)
+        lasts = [m for m in (store.last_message_of(row) for row in rows) if m is not None]
+        refs = await self._ref_views(user_id, lasts)
         out: list[dict[str, Any]] = []
         for row in rows:
             peer_id = str(row["peer_id"])
@@ -208,7 +221,9 @@ class ChatService:
                     "created_at": _iso(row["created_at"]),
                     "updated_at": _iso(row["updated_at"]),
                     "last_seq": int(row["last_seq"]),
-                    "last_message": None if last is None else message_json(last, user_id, peer, visible),
+                    "last_message": None
+                    if last is None
+                    else message_json(last, user_id, peer, visible, refs.get(last.id)),
                     "unread_count": int(row["unread_count"]),
                     "read_seq": int(row["read_seq"]),
                     "peer_delivered_seq": peer.delivered_seq,
@@ -277,7 +292,8 @@ class ChatService:
         received = [m.seq for m in messages if m.sender_id != user_id]
         if received:
             self.note_delivered(user_id, conversation_id, max(received))
-        return [message_json(m, user_id, peer, visible) for m in messages], more
+        refs = await self._ref_views(user_id, messages)
+        return [message_json(m, user_id, peer, visible, refs.get(m.id)) for m in messages], more
 
     async def send_message(
         self,
@@ -288,6 +304,7 @@ class ChatService:
         *,
         origin: str | None = None,
         ref: str | None = None,
+        code_ref: CodeRefIn | None = None,
     ) -> Sent:
         """Store a message (idempotent on ``client_id``), then announce it to both people.
 
@@ -295,7 +312,9 @@ class ChatService:
         socket by ``message.sent`` carrying the event's cursor, in place of the ``message``
         frame the user's other sockets get.
         """
-        return await (await self.start_send(user_id, conversation_id, body, client_id, origin=origin, ref=ref))
+        return await (
+            await self.start_send(user_id, conversation_id, body, client_id, origin=origin, ref=ref, code_ref=code_ref)
+        )
 
     async def start_send(
         self,
@@ -306,13 +325,22 @@ class ChatService:
         *,
         origin: str | None = None,
         ref: str | None = None,
+        code_ref: CodeRefIn | None = None,
     ) -> Awaitable[Sent]:
         """Check access and queue the send (sends are stored in the order queued); the returned
-        awaitable gives the answer once it is committed."""
+        awaitable gives the answer once it is committed. A ``code_ref`` is checked against the
+        sender's access and anchored now, before the send is queued (a retry of a stored send is
+        answered from the store, even if the sender has lost access to the file since)."""
         pair = await self._pair(user_id, conversation_id, "post")
         peer_id = pair.peer_of(user_id)
-        request_hash = _request_hash(conversation_id, body)
-        item = Outgoing(user_id, peer_id, conversation_id, client_id, request_hash, body, new_id(), origin, ref)
+        request_hash = _request_hash(conversation_id, body, code_ref)
+        anchored = None
+        if code_ref is not None and not await store.messages_by_client_ids(self.db, [(user_id, client_id)]):
+            # A retry of a stored send is answered from the store (the hash covers the reference).
+            anchored = await self.code_refs.make(user_id, code_ref)
+        item = Outgoing(
+            user_id, peer_id, conversation_id, client_id, request_hash, body, new_id(), origin, ref, anchored
+        )
         return self._sent(item, self._sends.enqueue(item))
 
     async def _sent(self, item: Outgoing, result: Awaitable[Written]) -> Sent:
@@ -322,7 +350,8 @@ class ChatService:
         message = written.message
         assert message is not None
         if written.created:
-            return Sent(message_json(message, item.sender_id, None, False), True)
+            created = await self._ref_views(item.sender_id, [message], known=_known(item, message))
+            return Sent(message_json(message, item.sender_id, None, False, created.get(message.id)), True)
         if message.conversation_id != item.conversation_id or message.request_hash != item.request_hash:
             raise Conflict(
                 "This client_id was already used for a different message.",
@@ -332,15 +361,19 @@ class ChatService:
         cid, peer_id = item.conversation_id, item.peer_id
         peer = (await store.members(self.db, [cid])).get((cid, peer_id))
         visible = await self._receipts_visible(item.sender_id, peer_id)
-        return Sent(message_json(message, item.sender_id, peer, visible), False)
+        refs = await self._ref_views(item.sender_id, [message])
+        return Sent(message_json(message, item.sender_id, peer, visible, refs.get(message.id)), False)
 
     async def _announce_sent(self, written: list[tuple[Outgoing, Written]]) -> None:
-        """After a batch commits: each new message to both people, in cursor order."""
+        """After a batch commits: each new message to both people, in cursor order (each sees
+        the message's code reference as their own access allows)."""
+        resolver = self.code_refs.resolver()
         for item, outcome in written:
             message = outcome.message
             assert message is not None
             for event in outcome.events:
-                view = message_json(message, event.user_id, None, False)
+                refs = await self._ref_views(event.user_id, [message], known=_known(item, message), resolver=resolver)
+                view = message_json(message, event.user_id, None, False, refs.get(message.id))
                 frame = {
                     "type": "message",
                     "cursor": event.cursor,
@@ -411,18 +444,43 @@ class ChatService:
     async def _message_view(self, user_id: str, pair: Pair, message: Message) -> dict[str, Any]:
         peer_id = pair.peer_of(user_id)
         peer = (await store.members(self.db, [pair.conversation_id])).get((pair.conversation_id, peer_id))
-        return message_json(message, user_id, peer, await self._receipts_visible(user_id, peer_id))
+        refs = await self._ref_views(user_id, [message])
+        visible = await self._receipts_visible(user_id, peer_id)
+        return message_json(message, user_id, peer, visible, refs.get(message.id))
+
+    async def _ref_views(
+        self,
+        viewer_id: str,
+        messages: Sequence[Message],
+        *,
+        known: dict[str, CodeRef] | None = None,
+        resolver: Resolver | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """``code_ref`` of each of ``messages`` that has one, for ``viewer_id`` (deleted ones have none).
+
+        ``known`` saves the read when the references are at hand (a message just stored).
+        """
+        live = [m.id for m in messages if m.deleted_at is None]
+        if not live:
+            return {}
+        refs = known if known is not None else await store.code_refs_of(self.db, live)
+        if not refs:
+            return {}
+        return await (resolver or self.code_refs.resolver()).views(viewer_id, refs)
 
     async def _announce_update(
         self, user_id: str, pair: Pair, message: Message, events: list[StoredEvent]
     ) -> dict[str, Any]:
         members = await store.members(self.db, [pair.conversation_id])
         visible = await self._receipts_visible(pair.user_a, pair.user_b)
+        stored = {} if message.deleted_at is not None else await store.code_refs_of(self.db, [message.id])
+        resolver = self.code_refs.resolver()
         answer: dict[str, Any] = {}
         for event in events:
             viewer = event.user_id
             peer = members.get((pair.conversation_id, pair.peer_of(viewer)))
-            view = message_json(message, viewer, peer, visible)
+            refs = await self._ref_views(viewer, [message], known=stored, resolver=resolver)
+            view = message_json(message, viewer, peer, visible, refs.get(message.id))
             if viewer == user_id:
                 answer = view
             await self.hub.send_to_user(
@@ -519,6 +577,12 @@ class ChatService:
 
     # -- typing ----------------------------------------------------------------------------------
 
+    def _prune_typing(self, now: float) -> None:
+        """Forget throttle times older than ``typing_interval`` (they no longer throttle anything)."""
+        self._typing_pruned_at = now
+        cutoff = now - self.limits.typing_interval
+        self._typing = {k: t for k, t in self._typing.items() if t > cutoff}
+
     async def typing(self, user_id: str, conversation_id: str, active: bool) -> None:
         """Forward a typing hint to the other person (throttled, never stored)."""
         pair = await self._pair(user_id, conversation_id, "typing")
@@ -529,9 +593,8 @@ class ChatService:
             if last is not None and now - last < self.limits.typing_interval:
                 return
             self._typing[key] = now
-            if len(self._typing) > 100_000:
-                cutoff = now - self.limits.typing_interval
-                self._typing = {k: t for k, t in self._typing.items() if t > cutoff}
+            if len(self._typing) > 100_000 or now - self._typing_pruned_at >= TYPING_PRUNE_SECONDS:
+                self._prune_typing(now)
         else:
             self._typing.pop(key, None)
         peer_id = pair.peer_of(user_id)
@@ -558,6 +621,8 @@ class ChatService:
         wanted = [e for e in events if e.kind not in ("receipt", "read") or latest[(e.kind, e.topic_id)] is e]
         conversation_ids = [e.topic_id for e in wanted if e.topic_id]
         messages = await store.messages_by_ids(self.db, [e.item_id for e in wanted if e.item_id])
+        stored = await store.code_refs_of(self.db, [m.id for m in messages.values() if m.deleted_at is None])
+        resolver = self.code_refs.resolver()
         members = await store.members(self.db, conversation_ids)
         people = {m.user_id for m in members.values()}
         settings = await store.settings_of(self.db, sorted(people | {viewer_id}))
@@ -575,11 +640,13 @@ class ChatService:
                 message = messages.get(event.item_id or "")
                 if message is None:
                     continue
+                known = {message.id: stored[message.id]} if message.id in stored else {}
+                refs = await self._ref_views(viewer_id, [message], known=known, resolver=resolver)
                 frames[event.cursor] = {
                     "type": event.kind,
                     "cursor": event.cursor,
                     "conversation_id": cid,
-                    "message": message_json(message, viewer_id, peer, visible),
+                    "message": message_json(message, viewer_id, peer, visible, refs.get(message.id)),
                 }
             elif event.kind == "receipt" and peer is not None:
                 frames[event.cursor] = receipt_frame(event.cursor, peer, visible)
@@ -732,6 +799,11 @@ class ChatService:
         if invisible is not None and bool(invisible) != await self._presence_prefs(user_id):
             await self.hub.presence.set_invisible(user_id, bool(invisible))
         return await self.privacy(user_id)
+
+
+def _known(item: Outgoing, message: Message) -> dict[str, CodeRef]:
+    """The code reference of a message just stored from ``item`` (no need to read it back)."""
+    return {} if item.code_ref is None else {message.id: replace(item.code_ref, message_id=message.id)}
 
 
 def _iso(ms: Any) -> str | None:

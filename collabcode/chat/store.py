@@ -330,10 +330,62 @@ async def edit_message(tx: Executor, message_id: str, body: str, now: int) -> bo
 
 
 async def delete_message(tx: Executor, message_id: str, now: int) -> bool:
+    """Delete for everyone: the text and any code reference (with its snippet) go."""
     changed = await tx.execute(
         "UPDATE messages SET body = '', deleted_at = ? WHERE id = ? AND deleted_at IS NULL", (now, message_id)
     )
+    await tx.execute("DELETE FROM message_code_refs WHERE message_id = ?", (message_id,))
     return changed > 0
+
+
+# -- code references ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRef:
+    """A message's stored reference to a range of a workspace file (docs/chat.md)."""
+
+    message_id: str
+    workspace_id: str
+    file_id: str
+    anchor_start: bytes
+    anchor_end: bytes
+    snippet: str
+    seq: int
+
+
+async def insert_code_refs(tx: Executor, refs: Sequence[CodeRef]) -> None:
+    if not refs:
+        return
+    await tx.execute_many(
+        "INSERT INTO message_code_refs (message_id, workspace_id, file_id, anchor_start, anchor_end, snippet, seq) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(r.message_id, r.workspace_id, r.file_id, r.anchor_start, r.anchor_end, r.snippet, r.seq) for r in refs],
+    )
+
+
+async def code_refs_of(db: Executor, message_ids: Sequence[str]) -> dict[str, CodeRef]:
+    """The code references of those of ``message_ids`` that have one."""
+    ids = sorted(set(message_ids))
+    found: dict[str, CodeRef] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = await db.fetch_all(
+            "SELECT message_id, workspace_id, file_id, anchor_start, anchor_end, snippet, seq "  # noqa: S608
+            f"FROM message_code_refs WHERE message_id IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        for row in rows:
+            found[str(row["message_id"])] = CodeRef(
+                str(row["message_id"]),
+                str(row["workspace_id"]),
+                str(row["file_id"]),
+                bytes(row["anchor_start"]),
+                bytes(row["anchor_end"]),
+                str(row["snippet"]),
+                int(row["seq"]),
+            )
+    return found
 
 
 # -- receipts -------------------------------------------------------------------------------------

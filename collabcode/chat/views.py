@@ -26,8 +26,15 @@ def message_status(message: Message, peer: Member | None, receipts_visible: bool
     return "sent"
 
 
-def message_json(message: Message, viewer_id: str, peer: Member | None, receipts_visible: bool) -> dict[str, Any]:
-    """``peer`` is the viewer's peer's member row (its delivered/read marks)."""
+def message_json(
+    message: Message,
+    viewer_id: str,
+    peer: Member | None,
+    receipts_visible: bool,
+    code_ref: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``peer`` is the viewer's peer's member row (its delivered/read marks); ``code_ref`` the
+    message's code reference as resolved for this viewer (``chat.code_refs``), if it has one."""
     own = message.sender_id == viewer_id
     view: dict[str, Any] = {
         "id": message.id,
@@ -40,6 +47,7 @@ def message_json(message: Message, viewer_id: str, peer: Member | None, receipts
         "edited_at": iso(message.edited_at),
         "deleted": message.deleted_at is not None,
         "status": message_status(message, peer, receipts_visible) if own else None,
+        "code_ref": None if message.deleted_at is not None else code_ref,
     }
     if own:
         view["client_id"] = message.client_id

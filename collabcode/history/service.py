@@ -36,7 +36,7 @@ from collabcode.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from collabcode.history import replay
+from collabcode.history import anchors, replay
 from collabcode.history import store as history_store
 from collabcode.history.edits import minimal_edits
 from collabcode.ratelimit import Rate, RateLimiter
@@ -71,37 +71,6 @@ RATES: Final = {
 class HistoryLimits:
     retention_days: int = 30
     idle_checkpoint_seconds: int = 120
-
-
-def _to_bytes(text: str, index: int) -> int:
-    """pycrdt indexes text by UTF-8 byte; the API by character."""
-    return len(text[:index].encode("utf-8"))
-
-
-def _to_chars(text: str, offset: int) -> int:
-    return len(text.encode("utf-8")[:offset].decode("utf-8", errors="ignore"))
-
-
-def _is_panic(exc: BaseException) -> bool:
-    """pycrdt reports its internal failures as pyo3's PanicException (a BaseException)."""
-    return type(exc).__name__ == "PanicException"
-
-
-def _sticky_offset(encoded: bytes, text_type: pycrdt.Text) -> int | None:
-    """Where a stored anchor points now (UTF-8 byte offset), or None if it cannot be resolved."""
-    try:
-        return int(pycrdt.StickyIndex.decode(encoded, text_type).get_index())
-    except Exception:
-        return None
-    except BaseException as exc:
-        if not _is_panic(exc):
-            raise
-        return None
-
-
-def _text_type(room: Room) -> pycrdt.Text:
-    text: pycrdt.Text = room.doc.get(TEXT_NAME, type=pycrdt.Text)
-    return text
 
 
 class HistoryService:
@@ -346,9 +315,9 @@ class HistoryService:
         before = scratch.get_state()
         with scratch.transaction():
             for start, end, insert in reversed(edits):
-                byte_start = _to_bytes(current, start)
+                byte_start = anchors.to_bytes(current, start)
                 if end > start:
-                    del text[byte_start : _to_bytes(current, end)]
+                    del text[byte_start : anchors.to_bytes(current, end)]
                 if insert:
                     text.insert(byte_start, insert)
         update = scratch.get_update(before)
@@ -454,18 +423,13 @@ class HistoryService:
 
     # ------------------------------------------------------------------ comments
 
-    def _resolve(self, room: Room, row: Row) -> dict[str, Any]:
-        text_type = _text_type(room)
-        current = room.text
-        found_start = _sticky_offset(bytes(row["anchor_start"]), text_type)
-        found_end = _sticky_offset(bytes(row["anchor_end"]), text_type)
-        start, end = (found_start, found_end) if found_start is not None and found_end is not None else (-1, -1)
+    @staticmethod
+    def _resolve(room: Room, row: Row) -> dict[str, Any]:
         snippet = str(row["snippet"])
-        deleted = start < 0 or end < start or (start == end and snippet != "")
-        anchor: dict[str, Any] = {"deleted": deleted, "original_snippet": snippet, "version": int(row["seq"])}
-        if not deleted:
-            first, last = _to_chars(current, start), _to_chars(current, end)
-            anchor.update({"start": first, "end": last, "snippet": current[first:last]})
+        span = anchors.locate(room, bytes(row["anchor_start"]), bytes(row["anchor_end"]), snippet)
+        anchor: dict[str, Any] = {"deleted": span is None, "original_snippet": snippet, "version": int(row["seq"])}
+        if span is not None:
+            anchor.update({"start": span.start, "end": span.end, "snippet": span.text})
         return anchor
 
     def _comment_body(self, room: Room, row: Row, people: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -489,35 +453,19 @@ class HistoryService:
         if await history_store.count_comments(self.db, workspace_id, file_id) >= MAX_COMMENTS_PER_FILE:
             raise Conflict("This file has too many comments; resolve and remove some first.", code="too_many_comments")
         room = await self.collab.open(workspace_id, file_id)
-        current = room.text
-        if not start <= end <= len(current):
-            raise ValidationFailed(
-                f"The range must lie within the text (0 to {len(current)}) with start <= end.",
-                details={"field": "anchor", "rule": "range"},
-            )
-        text_type = _text_type(room)
-        # The end sticks to the last character of the range, so text typed right after it stays out.
-        last_assoc = pycrdt.Assoc.BEFORE if end > start else pycrdt.Assoc.AFTER
-        first: pycrdt.StickyIndex | None
-        last: pycrdt.StickyIndex | None
         try:
-            first = text_type.sticky_index(_to_bytes(current, start), pycrdt.Assoc.AFTER)
-            last = text_type.sticky_index(_to_bytes(current, end), last_assoc)
-        except BaseException as exc:
-            if not _is_panic(exc):
-                raise
-            first = last = None
-        if (
-            first is None
-            or last is None
-            or _sticky_offset(first.encode(), text_type) is None
-            or _sticky_offset(last.encode(), text_type) is None
-        ):
+            made = anchors.anchor(room, start, end)
+        except anchors.OutOfRange as exc:
+            raise ValidationFailed(
+                f"The range must lie within the text (0 to {exc.length}) with start <= end.",
+                details={"field": "anchor", "rule": "range"},
+            ) from None
+        except anchors.Unanchorable:
             # pycrdt 0.14 cannot anchor after some non-ASCII text typed in browsers (docs/history.md).
             raise ValidationFailed(
                 "This range cannot be anchored yet: comments after some non-ASCII text are not supported.",
                 details={"field": "anchor", "rule": "unanchorable"},
-            )
+            ) from None
         await self._flush(doc_id)
         head = await history_store.head(self.db, doc_id)
         now = now_ms(self.clock)
@@ -527,9 +475,9 @@ class HistoryService:
             "file_id": file_id,
             "author_id": identity.user_id,
             "body": body,
-            "anchor_start": first.encode(),
-            "anchor_end": last.encode(),
-            "snippet": current[start:end],
+            "anchor_start": made.start,
+            "anchor_end": made.end,
+            "snippet": made.snippet,
             "seq": head[0] if head else 0,
             "created_at": now,
         }

@@ -183,21 +183,31 @@ async def _seed(url: str) -> None:
             "FROM pg_constraint WHERE conrelid::regclass::text = ANY($1::text[]) AND contype = 'p'",
             tables,
         )
+        # Foreign keys that lean on those primary keys (from any table) go first and come back last.
+        references = await conn.fetch(
+            "SELECT conrelid::regclass::text AS tab, conname, pg_get_constraintdef(oid) AS definition "
+            "FROM pg_constraint WHERE confrelid::regclass::text = ANY($1::text[]) AND contype = 'f'",
+            tables,
+        )
         indexes = await conn.fetch(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY($1::text[]) "
             "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
             tables,
         )
+        for key in references:
+            await conn.execute(f"ALTER TABLE {key['tab']} DROP CONSTRAINT {key['conname']}")
         for key in keys:
-            await conn.execute(f'ALTER TABLE {key["tab"]} DROP CONSTRAINT {key["conname"]}')
+            await conn.execute(f"ALTER TABLE {key['tab']} DROP CONSTRAINT {key['conname']}")
         for index in indexes:
-            await conn.execute(f'DROP INDEX {index["indexname"]}')
+            await conn.execute(f"DROP INDEX {index['indexname']}")
         for sql in seed.SEED_SQL:
             await conn.execute(sql)
         for index in indexes:
             await conn.execute(index["indexdef"])
         for key in keys:
-            await conn.execute(f'ALTER TABLE {key["tab"]} ADD CONSTRAINT {key["conname"]} {key["definition"]}')
+            await conn.execute(f"ALTER TABLE {key['tab']} ADD CONSTRAINT {key['conname']} {key['definition']}")
+        for key in references:
+            await conn.execute(f"ALTER TABLE {key['tab']} ADD CONSTRAINT {key['conname']} {key['definition']}")
         await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()

@@ -21,7 +21,8 @@ const EVENT_TYPES = new Set(['comment.added', 'comment.updated', 'history.checkp
  * @param {AbortSignal} options.signal
  * @param {() => string|null} options.activeFileId
  * @param {() => Array<{fileId: string, path: string, model: object, session: object}>} options.openFiles
- * @returns {{panel: HTMLElement, button: HTMLElement}} to place in the layout
+ * @returns {{panel: HTMLElement, button: HTMLElement, showVersion: (version: number) => void}} the panel and
+ *   button to place in the layout, and a way to open the history at a version
  */
 export function attachHistory(options) {
   const { monaco, editor, signal } = options;
@@ -108,5 +109,5 @@ export function attachHistory(options) {
   const idle = window.requestIdleCallback ?? ((fn) => setTimeout(fn, 1500));
   idle(() => !signal.aborted && load());
 
-  return { panel: slot, button };
+  return { panel: slot, button, showVersion: (version) => withUi((loaded) => loaded.showVersion(version)) };
 }

@@ -609,6 +609,11 @@ export function startHistory({ monaco, editor, frame, workspaceId, canEdit, sign
       commentsSection.open = true;
       comments.focusInput();
     },
+    /** Open the panel showing `version` of the active file (a link from a message, docs/chat.md). */
+    showVersion(version) {
+      open();
+      select(version);
+    },
     handleEvent(event) {
       if (!file || event.file_id !== file.fileId) return;
       if (event.type === 'comment.added' || event.type === 'comment.updated') {

@@ -311,8 +311,11 @@ class ChatStore {
 
   // -- sending ---------------------------------------------------------------------------------
 
-  /** Send `body` to a conversation: shown at once as pending, resent until the server has it. */
-  send(id, body) {
+  /**
+   * Send `body` to a conversation: shown at once as pending, resent until the server has it.
+   * `draft` (src/messages/code-ref-draft.js) attaches a code reference.
+   */
+  send(id, body, draft = null) {
     const thread = this._threadFor(id);
     const pending = {
       pending: true,
@@ -323,6 +326,8 @@ class ChatStore {
       created_at: new Date().toISOString(),
       failed: '',
       inflight: false,
+      code_ref: draft ? { draft: true, path: draft.path, startLine: draft.startLine, endLine: draft.endLine, snippet: draft.snippet } : null,
+      send_ref: draft ? draft.ref : null,
     };
     thread.pending.set(pending.client_id, pending);
     this.stopTyping(id);
@@ -354,6 +359,7 @@ class ChatStore {
     pending.inflight = true;
     const id = pending.conversation_id;
     const frame = { type: 'message.send', conversation_id: id, client_id: pending.client_id, body: pending.body };
+    if (pending.send_ref) frame.code_ref = pending.send_ref;
     events.request(frame).then(
       (answer) => {
         pending.inflight = false;
@@ -370,8 +376,9 @@ class ChatStore {
           }, RETRY_MS);
           return;
         }
-        pending.failed =
-          error?.code === 'blocked' ? 'You cannot message this person.' : error?.message || 'The message was not sent.';
+        if (error?.code === 'blocked') pending.failed = 'You cannot message this person.';
+        else if (pending.send_ref && error?.code === 'not_found') pending.failed = 'You cannot open the file this code is from.';
+        else pending.failed = error?.message || 'The message was not sent.';
         this._emit({ kind: 'thread', conversationId: id });
       },
     );

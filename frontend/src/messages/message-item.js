@@ -1,8 +1,10 @@
-// One message of a thread as a list item: its bubble, time, edited/deleted marks, ticks for
-// one's own messages, and the actions menu (edit within 15 minutes, delete for everyone).
+// One message of a thread as a list item: its bubble (with the code it points at, if any),
+// time, edited/deleted marks, ticks for one's own messages, and the actions menu (edit within
+// 15 minutes, delete for everyone).
 
 import { h } from '../dom.js';
 import { clockTime, editable, fullTime } from './chat-format.js';
+import { codeRefBlock, codeRefSignature } from './code-ref-view.js';
 import { messageBody } from './message-body.js';
 import { ticks } from './ticks.js';
 
@@ -24,6 +26,7 @@ export function itemSignature(message, editing) {
     message.failed ?? '',
     editing ? 'e' : '',
     message.pending ? '' : editable(message.created_at) ? 'w' : '',
+    codeRefSignature(message.code_ref),
   ].join('\u0000');
 }
 
@@ -192,6 +195,8 @@ export function messageItem(message, { own, peerName, editing, onEdit, onSave, o
   } else if (editing) {
     bubble.append(editForm(message, { onSave, onCancel: onCancelEdit }));
   } else {
+    const code = codeRefBlock(message.code_ref);
+    if (code) bubble.append(code);
     bubble.append(h('div', { class: 'contents', dataset: { body: '' } }, messageBody(message.body)), meta(message, own));
     if (own && !message.pending) bubble.append(actionsMenu(message, { onEdit, onDelete }));
   }

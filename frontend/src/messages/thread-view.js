@@ -9,6 +9,7 @@ import { notice } from '../ui/notice.js';
 import { loadingLine, spinner } from '../ui/spinner.js';
 import { chat } from './chat-store.js';
 import { dayKey, dayLabel, presenceText } from './chat-format.js';
+import { clearCodeRefDraft, codeRefDraftFor, linesLabel } from './code-ref-draft.js';
 import { confirmAction } from './confirm-dialog.js';
 import { blockUser, unblockUser } from './messages-api.js';
 import { itemSignature, messageItem } from './message-item.js';
@@ -123,6 +124,46 @@ export function renderThread(container, conversationId, { signal }) {
   );
   const blockedNote = h('div', { class: 'border-t border-line bg-surface px-3 py-3 text-center text-sm text-muted', hidden: true });
 
+  // -- code attached from the editor ("Send selection in a message…"), sent with the next message --
+  let draft = codeRefDraftFor(id);
+  const chipRow = h('div', { class: 'border-t border-line bg-surface px-3 pt-2' });
+  function renderChip() {
+    chipRow.hidden = !draft;
+    composerInput.placeholder = draft ? 'Add a message about this code' : 'Write a message';
+    if (!draft) {
+      chipRow.replaceChildren();
+      return;
+    }
+    const label = `${draft.path} · ${linesLabel(draft.startLine, draft.endLine)}`;
+    replaceChildren(
+      chipRow,
+      h(
+        'span',
+        {
+          class: 'inline-flex max-w-full items-center gap-1 rounded-full border border-line bg-subtle py-0.5 pl-3 pr-1 text-xs font-medium',
+          dataset: { codeRefChip: '' },
+        },
+        h('span', { class: 'truncate font-mono', title: draft.snippet.slice(0, 400) }, label),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'flex size-5 items-center justify-center rounded-full text-muted hover:bg-line hover:text-fg',
+            'aria-label': `Remove the attached code (${label})`,
+            dataset: { codeRefRemove: '' },
+            onClick: () => {
+              draft = null;
+              clearCodeRefDraft();
+              renderChip();
+              composerInput.focus();
+            },
+          },
+          '×',
+        ),
+      ),
+    );
+  }
+
   const body = h('div', { class: 'flex min-h-0 flex-1 flex-col' }, loadingBox());
   replaceChildren(container, header, body);
 
@@ -172,6 +213,7 @@ export function renderThread(container, conversationId, { signal }) {
     blockButton.textContent = conversation.blocked ? 'Unblock' : 'Block';
     blockButton.setAttribute('aria-label', `${conversation.blocked ? 'Unblock' : 'Block'} ${displayNameOf(peer)}`);
     composer.hidden = Boolean(conversation.blocked);
+    chipRow.hidden = !draft || Boolean(conversation.blocked);
     blockedNote.hidden = !conversation.blocked;
     blockedNote.textContent = conversation.blocked ? `You blocked ${displayNameOf(peer)}. Unblock to send messages.` : '';
   }
@@ -200,7 +242,7 @@ export function renderThread(container, conversationId, { signal }) {
       }
       return;
     }
-    if (body.firstChild !== scroller) replaceChildren(body, scroller, blockedNote, composer);
+    if (body.firstChild !== scroller) replaceChildren(body, scroller, blockedNote, chipRow, composer);
     const conversation = chat.conversation(id);
     const peerName = conversation ? displayNameOf(conversation.peer) : 'They';
     const messages = chat.messagesOf(id);
@@ -388,7 +430,12 @@ export function renderThread(container, conversationId, { signal }) {
   function submit() {
     const text = composerInput.value.trim();
     if (!text) return;
-    chat.send(id, text);
+    chat.send(id, text, draft);
+    if (draft) {
+      draft = null;
+      clearCodeRefDraft();
+      renderChip();
+    }
     composerInput.value = '';
     autosize();
     composerInput.focus();
@@ -421,6 +468,7 @@ export function renderThread(container, conversationId, { signal }) {
     { signal: done },
   );
 
+  renderChip();
   renderHeader();
   if (!chat.conversation(id) && chat.listState === 'ready') chat.refreshConversation(id).catch(() => {});
   chat.loadThread(id);

@@ -14,6 +14,7 @@ import { attachHistory } from '../history/attach-history.js';
 import { TEST_MODE } from '../shell/test-mode.js';
 import { notice } from '../ui/notice.js';
 import { loadingLine } from '../ui/spinner.js';
+import { attachCodeLink } from './code-link.js';
 import { openCollabSession } from './collab-session.js';
 import { openContextMenu } from './context-menu.js';
 import { askText, chooseFolder, confirmDanger } from './dialogs.js';
@@ -21,6 +22,7 @@ import { canMoveInto, createFileTree, parentOf } from './file-tree.js';
 import { peopleIn, renderPeople, viewOf } from './follow.js';
 import { languageForPath } from './languages.js';
 import { forgetOfflineDocumentsExcept } from './offline-store.js';
+import { attachSendSelection } from './send-selection.js';
 import { loadTabs, saveTabs } from './tab-storage.js';
 
 const TREE_REFRESH_MS = 15000;
@@ -303,6 +305,23 @@ function mountWorkspace({ outlet, signal, monaco, workspace, tree, initialFileId
   });
   assistant.panel.after(fileHistory.panel);
   peersBox.after(fileHistory.button);
+
+  // Code in messages (docs/chat.md): "Send selection in a message…", and links into a file.
+  attachSendSelection({
+    editor,
+    workspaceId,
+    signal,
+    activeFile: () => (open.has(activeId) ? { fileId: activeId, path: open.get(activeId).entry.path } : null),
+  });
+  attachCodeLink({
+    monaco,
+    editor,
+    signal,
+    fileId: initialFileId,
+    activeFileId: () => activeId,
+    modelOf: (id) => open.get(id)?.model ?? null,
+    showVersion: fileHistory.showVersion,
+  });
 
   editor.onDidChangeCursorSelection(({ selection }) => {
     const model = editor.getModel();
