@@ -13,6 +13,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from collabcode.settings import Settings
+from collabcode.web.connection_guard import ConnectionGuard, protocol_classes
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,11 @@ class GracefulServer(uvicorn.Server):
 
 
 def build_server(app: Starlette, settings: Settings, background: Sequence[Background] = ()) -> GracefulServer:
+    guard = ConnectionGuard(settings.request_header_timeout, settings.max_connections_per_ip, settings.trusted_proxies)
+    http_protocol, ws_protocol = protocol_classes(guard)
     config = uvicorn.Config(
         app,
+        http=http_protocol,  # uvicorn's httptools protocol with the Slowloris deadline and per-IP cap
         host=settings.host,
         port=settings.port,
         lifespan="on",
@@ -78,7 +82,7 @@ def build_server(app: Starlette, settings: Settings, background: Sequence[Backgr
         server_header=False,
         date_header=True,
         proxy_headers=False,  # forwarded headers are handled by collabcode, from trusted proxies only
-        ws="websockets-sansio",
+        ws=ws_protocol,  # uvicorn's websockets-sansio protocol, releasing the per-IP count
         ws_max_size=16 * 1024 * 1024,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,

@@ -88,7 +88,9 @@ def main() -> None:
     secret = os.environ.get("COLLAB_BENCH_TOKEN", "")
     if len(secret) < 16:
         sys.exit("COLLAB_BENCH_TOKEN must hold a secret of at least 16 characters")
-    settings = load_settings({"host": args.host, "port": args.port, "data_dir": args.data_dir})
+    # Thousands of sockets come from 127.0.0.1: lift the per-address connection cap too.
+    overrides = {"host": args.host, "port": args.port, "data_dir": args.data_dir, "max_connections_per_ip": 1_000_000}
+    settings = load_settings(overrides)
     configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings)
     credentials = BenchmarkCredentials(secret)

@@ -183,6 +183,8 @@ class CollabConnection:
         self._finished = asyncio.Event()
         #: (code, reason) of the close this side asked for, or None.
         self.close_request: tuple[int, str] | None = None
+        #: Seconds its user must wait before another socket, when closed for its rate (4429).
+        self.rate_limited_for: float | None = None
         #: What the client sent when it closed first.
         self.client_close: int | None = None
 
@@ -262,7 +264,9 @@ class CollabConnection:
                 return
             wait = max(self._messages.take(1), self._bytes.take(len(data)))
             if wait > 0:
-                retry = max(1, math.ceil(wait))
+                # Not before the burst has refilled: a fresh socket must not bring a fresh burst sooner.
+                retry = max(1, math.ceil(wait), math.ceil(limits.message_burst / limits.messages_per_second))
+                self.rate_limited_for = float(retry)
                 security_event(
                     "ratelimit.hit",
                     "collaboration socket over its rate",
@@ -284,6 +288,9 @@ class CollabConnection:
                 log.exception("collab frame failed doc=%s peer=%s", room.doc_id, self.peer_id)
                 self.request_close(CloseCode.INTERNAL_ERROR, "internal_error")
                 return
+            # Frames already received are handed over without a pause; yield after each so one
+            # socket's burst cannot hold the event loop while other people's requests wait.
+            await asyncio.sleep(0)
 
     async def _write_loop(self) -> None:
         ws = self._ws

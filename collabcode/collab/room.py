@@ -219,6 +219,7 @@ class Room:
 
     def _attach(self, doc: pycrdt.Doc[Any]) -> None:
         self._doc = doc
+        self._size_exact = False
         self._text = doc.get(TEXT_NAME, type=pycrdt.Text)
         self._subscription = doc.observe(self._capture)
 
@@ -455,7 +456,8 @@ class Room:
             return
         validate_update(update)
         if check_size:
-            self._check_size(len(update), lambda doc: doc.apply_update(update))
+            # A v1 update ends with its delete set; a final 0 byte is an empty one (only insertions).
+            self._check_size(len(update), lambda doc: doc.apply_update(update), can_shrink=update[-1] != 0)
         doc = self._doc
         tag = origin if isinstance(origin, str) else f"peer:{origin.peer_id}"
 
@@ -533,17 +535,29 @@ class Room:
         update = event.update
         if update != EMPTY_UPDATE:
             self._captured.append(update)
+            self._size_exact = False
 
-    def _check_size(self, growth: int, trial: Callable[[pycrdt.Doc[Any]], None]) -> None:
-        """Refuse a change that would push the encoded document past ``max_doc_bytes``."""
+    def _check_size(self, growth: int, trial: Callable[[pycrdt.Doc[Any]], None], *, can_shrink: bool = True) -> None:
+        """Refuse a change that would push the encoded document past ``max_doc_bytes``.
+
+        Encoding a document near the limit takes milliseconds, so a writer at the limit could
+        stall the event loop with every refused frame: the measured size is remembered until the
+        document changes, and a change that cannot shrink it is refused without a trial.
+        """
         limit = self.limits.max_doc_bytes
         if self._size_estimate + growth <= limit:
             return
-        current = self._doc.get_update()
-        self._size_estimate = len(current)
-        if len(current) + growth <= limit:
-            return
+        current: bytes | None = None
+        if not self._size_exact:
+            current = self._doc.get_update()
+            self._size_estimate, self._size_exact = len(current), True
+            if len(current) + growth <= limit:
+                return
+        if not can_shrink:
+            raise ProtocolError(CloseCode.MESSAGE_TOO_BIG, "doc_too_large")
         # Near the limit: measure exactly on a scratch copy (deletions may well shrink it).
+        if current is None:
+            current = self._doc.get_update()
         scratch: pycrdt.Doc[Any] = pycrdt.Doc()
         scratch.apply_update(current)
         guarded(lambda: trial(scratch))

@@ -25,6 +25,7 @@ from collabcode.collab.protocol import CloseCode
 from collabcode.collab.room import CorruptDocumentError
 from collabcode.collab.service import SERVICE_KEY, CollabService, document_id, valid_id
 from collabcode.realtime.connections import OpenSocket
+from collabcode.realtime.cooldown import cooldowns_for
 from collabcode.services import Services, services_of
 from collabcode.web.netinfo import client_ip
 
@@ -76,6 +77,9 @@ async def collab_socket(websocket: WebSocket) -> None:
         await reject(websocket, "unavailable")
         return
     limits: SocketLimits = _override(websocket, STATE_LIMITS) or SocketLimits()
+    if cooldowns_for(services.extras, "collab", services.clock).remaining(identity.user_id) > 0:
+        await reject(websocket, "rate_limited")
+        return
     ip = client_ip(websocket.scope, services.settings)
     hub = service.hub
     if not hub.reserve(identity.user_id, ip, limits):
@@ -170,6 +174,9 @@ async def _run(
             service.manager.leave(doc_id, connection)
         service.hub.discard(connection)
         services.connections.discard(registered)
+        if connection.rate_limited_for:
+            cooldowns = cooldowns_for(services.extras, "collab", services.clock)
+            cooldowns.start(connection.user_id, connection.rate_limited_for)
         _log_closed(websocket, connection, doc_id)
 
 

@@ -22,6 +22,7 @@ from collabcode.auth.dependencies import WebSocketRejected, authenticate_websock
 from collabcode.auth.events import security_event
 from collabcode.db import DatabaseUnavailable
 from collabcode.realtime.connections import OpenSocket
+from collabcode.realtime.cooldown import cooldowns_for
 from collabcode.realtime.frames import ClientFrame, FrameContext
 from collabcode.realtime.hub import HUB_KEY, EventsHub
 from collabcode.realtime.socket import CLOSE_GOING_AWAY, CLOSE_NORMAL, EventsConnection, EventsLimits
@@ -90,6 +91,10 @@ async def events_socket(websocket: WebSocket) -> None:
     limits = services.extras.get(LIMITS_KEY)
     if not isinstance(limits, EventsLimits):
         limits = EventsLimits()
+    cooldowns = cooldowns_for(services.extras, "events", services.clock)
+    if cooldowns.remaining(identity.user_id) > 0:
+        await reject(websocket, "rate_limited")
+        return
     if hub.local_count(identity.user_id) >= limits.max_sockets_per_user:
         await reject(websocket, "too_many_connections")
         return
@@ -130,6 +135,8 @@ async def events_socket(websocket: WebSocket) -> None:
         await connection.serve(start)
     finally:
         services.connections.discard(registered)
+        if connection.rate_limited_for:
+            cooldowns.start(identity.user_id, connection.rate_limited_for)
         if attached:
             await hub.detach(connection)
             try:

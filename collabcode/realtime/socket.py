@@ -156,6 +156,8 @@ class EventsConnection:
         self._progress = asyncio.Event()
         #: (code, reason) of the close this side asked for, or None.
         self.close_request: tuple[int, str] | None = None
+        #: Seconds its user must wait before another socket, when closed for its rate (4429).
+        self.rate_limited_for: float | None = None
         #: What the client sent when it closed first.
         self.client_close: int | None = None
 
@@ -342,7 +344,9 @@ class EventsConnection:
                 return
             wait = self._frames.take()
             if wait > 0:
-                retry = max(1, math.ceil(wait))
+                # Not before the burst has refilled: a fresh socket must not bring a fresh burst sooner.
+                retry = max(1, math.ceil(wait), math.ceil(limits.frame_burst / limits.frames_per_second))
+                self.rate_limited_for = float(retry)
                 log.warning(
                     "ratelimit.hit bucket=events_socket user=%s retry=%d",
                     self.user_id,
@@ -358,6 +362,7 @@ class EventsConnection:
                 return
             if not await self._dispatch(value):
                 return
+            await asyncio.sleep(0)  # a burst of queued frames must not hold the event loop
 
     async def _dispatch(self, value: Any) -> bool:
         """Run one decoded frame; False when the socket is closing because of it."""

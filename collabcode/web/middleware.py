@@ -14,8 +14,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from collabcode.auth.dependencies import client_info
+from collabcode.auth.events import security_event
 from collabcode.errors import error_body
 from collabcode.logs import request_id_var
 from collabcode.settings import Settings
@@ -161,13 +164,7 @@ class BodyLimitMiddleware:
                 await send_json_error(send, 400, "bad_request", "Content-Length is not a number.")
                 return
             if declared > limit:
-                await send_json_error(
-                    send,
-                    413,
-                    "payload_too_large",
-                    f"The request body is larger than {limit} bytes.",
-                    [(b"connection", b"close")],
-                )
+                await _refuse_too_large(scope, send, limit)
                 return
         seen = 0
         started = False
@@ -191,13 +188,23 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await send_json_error(
-                    send,
-                    413,
-                    "payload_too_large",
-                    f"The request body is larger than {limit} bytes.",
-                    [(b"connection", b"close")],
-                )
+                await _refuse_too_large(scope, send, limit)
+
+
+async def _refuse_too_large(scope: Scope, send: Send, limit: int) -> None:
+    """413 and close, logged as ``input.rejected{field=body,rule=max_bytes}``."""
+    security_event(
+        "input.rejected",
+        "request body too large",
+        client=client_info(Request(scope)),
+        level=logging.WARNING,
+        field="body",
+        rule="max_bytes",
+        path=str(scope.get("path", ""))[:200],
+    )
+    await send_json_error(
+        send, 413, "payload_too_large", f"The request body is larger than {limit} bytes.", [(b"connection", b"close")]
+    )
 
 
 class OriginCheckMiddleware:

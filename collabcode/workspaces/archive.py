@@ -182,7 +182,7 @@ def read_archive(fp: IO[bytes], limits: ImportLimits) -> ArchiveContents:
                 code="too_many_entries",
             )
         seen: set[str] = set()
-        budget = limits.max_total_bytes
+        budget = [limits.max_total_bytes]
         for info in infos:
             outcome = _entry(archive, info, limits, seen, budget)
             if isinstance(outcome, Skipped):
@@ -190,7 +190,6 @@ def read_archive(fp: IO[bytes], limits: ImportLimits) -> ArchiveContents:
                 continue
             seen.add(path_key(outcome.path))
             result.entries.append(outcome)
-            budget -= info.file_size
     return result
 
 
@@ -199,9 +198,15 @@ def _entry(
     info: zipfile.ZipInfo,
     limits: ImportLimits,
     seen: set[str],
-    budget: int,
+    budget: list[int],
 ) -> ArchiveEntry | Skipped:
-    """The entry as a file or folder to create, or why it is skipped."""
+    """The entry as a file or folder to create, or why it is skipped.
+
+    ``budget`` holds the bytes the archive may still inflate. Every entry that is read is
+    charged its declared size (``zipfile`` inflates no more), whether it is then kept or skipped
+    as binary or unreadable: otherwise thousands of binary entries could each inflate to the
+    per-file limit without ever counting.
+    """
     raw = info.orig_filename
     shown = reported(raw)
     is_folder = info.is_dir()
@@ -227,12 +232,13 @@ def _entry(
         return Skipped(path, "too_large")
     if info.file_size > limits.ratio_floor and info.file_size > info.compress_size * limits.max_ratio:
         return Skipped(path, "suspicious_compression")
-    if info.file_size > budget:
+    if info.file_size > budget[0]:
         raise PayloadTooLarge(
             f"The archive unpacks to more than {limits.max_total_bytes} bytes.", code="archive_too_large"
         )
+    budget[0] -= info.file_size
     try:
-        data = _read_limited(archive, info, min(limits.max_file_bytes, budget))
+        data = _read_limited(archive, info, limits.max_file_bytes)
     except Exception:  # a bad CRC, a corrupt deflate/bzip2/lzma stream, a truncated entry
         return Skipped(path, "unreadable")
     if data is None:

@@ -12,6 +12,7 @@ import logging
 from starlette.routing import BaseRoute
 
 from collabcode.collab.service import collab_service
+from collabcode.ratelimit import limiter_for
 from collabcode.services import Services
 from collabcode.workspaces.authorizer import WorkspaceAuthorizer
 from collabcode.workspaces.contents import CollabContents, install_authorizer, notify_access_changed
@@ -49,6 +50,7 @@ class WorkspacesFeature:
             events=events,
             limits=workspace_limits(services),
             on_access_changed=access_changed,
+            limiter=limiter_for(services),
         )
 
         async def on_remote(event: Event) -> None:

@@ -34,9 +34,11 @@ from collabcode.errors import (
     InsufficientStorage,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     UnsupportedMediaType,
     ValidationFailed,
 )
+from collabcode.ratelimit import Rate, RateLimiter
 from collabcode.workspaces import store
 from collabcode.workspaces.archive import (
     ArchiveContents,
@@ -74,6 +76,9 @@ _WRITE_CONCURRENCY: Final = 16
 _SMALL_PLAN: Final = 64
 _SNAPSHOT_TRIES: Final = 3
 _EXPORT_IN_MEMORY: Final = 8 * 1024 * 1024
+#: Imports per user: unpacking one may take a core for a good fraction of a second, so a loop of
+#: them must not; five at once, then one every 12 s, is far more than people import projects.
+IMPORT_RATE: Final = Rate(burst=5, per=12.0)
 
 AccessChanged = Callable[[str, str | None], Awaitable[None]]
 BodyReader = Callable[[int], Awaitable[bytes]]
@@ -205,8 +210,10 @@ class WorkspaceService:
         events: WorkspaceEvents | None = None,
         limits: WorkspaceLimits | None = None,
         on_access_changed: AccessChanged | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.db = db
+        self.limiter = limiter
         self.clock = clock
         self.contents = contents
         self.events = events or WorkspaceEvents()
@@ -598,6 +605,7 @@ class WorkspaceService:
         self._require(identity, membership, WRITERS, "import")
         archive = await spool()
         try:
+            await self._limit_import(identity)
             contents: ArchiveContents = await asyncio.to_thread(read_archive, archive, self.limits.import_limits())
         finally:
             archive.close()
@@ -616,6 +624,21 @@ class WorkspaceService:
             len(skipped),
         )
         return ImportSummary(created=len(plan.rows), skipped=skipped, version=version)
+
+    async def _limit_import(self, identity: Identity) -> None:
+        """429 past :data:`IMPORT_RATE` (checked once the upload is in, so the answer is clean)."""
+        if self.limiter is None:
+            return
+        decision = await self.limiter.hit("workspace_import", identity.user_id, IMPORT_RATE)
+        if not decision.allowed:
+            security_event(
+                "ratelimit.hit",
+                "workspace imports over their rate",
+                level=logging.WARNING,
+                bucket="workspace_import",
+                user_id=identity.user_id,
+            )
+            raise RateLimited(decision.retry_after)
 
     async def export_archive(self, identity: Identity, workspace_id: str) -> Download:
         """A zip of every file and folder (files byte-for-byte as stored, UTF-8).
