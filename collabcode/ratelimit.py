@@ -34,8 +34,10 @@ log = logging.getLogger(__name__)
 REDIS_RETRY_SECONDS = 5.0
 #: Redis must answer within this; a slow Redis must not stall logins.
 REDIS_TIMEOUT_SECONDS = 0.5
-#: The in-memory limiter forgets expired buckets once it holds this many.
+#: The in-memory limiter forgets the oldest buckets once it holds this many live ones.
 DEFAULT_MAX_KEYS = 100_000
+#: The in-memory limiter drops expired buckets at least this often (seconds) while requests arrive.
+PRUNE_SECONDS = 30.0
 
 _EXTRAS_KEY = "ratelimit"
 
@@ -114,12 +116,15 @@ class MemoryRateLimiter:
         self._clock = clock
         self._max_keys = max_keys
         self._tats: dict[str, float] = {}
+        self._pruned_at = clock.monotonic()
 
     def __len__(self) -> int:
         return len(self._tats)
 
     def hit_now(self, bucket: str, key: str, rate: Rate, cost: int = 1) -> Decision:
         now = self._clock.monotonic()
+        if now - self._pruned_at >= PRUNE_SECONDS:
+            self._evict(now)
         name = bucket_key(bucket, key)
         decision, new_tat = gcra(self._tats.get(name), now, rate, cost)
         if new_tat is not None:
@@ -131,8 +136,15 @@ class MemoryRateLimiter:
     async def hit(self, bucket: str, key: str, rate: Rate, cost: int = 1) -> Decision:
         return self.hit_now(bucket, key, rate, cost)
 
+    def prune(self) -> int:
+        """Drop expired buckets now; returns how many are left (the ``/metrics`` gauge)."""
+        self._evict(self._clock.monotonic())
+        return len(self._tats)
+
     def _evict(self, now: float) -> None:
-        """Forget full buckets (their arrival time is past); then the oldest, if still too many."""
+        """Forget full buckets (their arrival time is past: the same as no bucket); then the
+        oldest, if still too many. Without this, every key ever seen would stay in memory."""
+        self._pruned_at = now
         self._tats = {k: v for k, v in self._tats.items() if v > now}
         overflow = len(self._tats) - self._max_keys
         if overflow > 0:
@@ -217,6 +229,12 @@ class CountingRateLimiter:
     def inner(self) -> RateLimiter:
         return self._inner
 
+    def stats(self) -> dict[str, float]:
+        """Buckets held in this process's memory (the Redis limiter's fallback), expired ones dropped."""
+        inner = self._inner
+        memory = inner.fallback if isinstance(inner, RedisRateLimiter) else inner
+        return {"buckets": float(memory.prune())} if isinstance(memory, MemoryRateLimiter) else {}
+
     async def hit(self, bucket: str, key: str, rate: Rate, cost: int = 1) -> Decision:
         decision = await self._inner.hit(bucket, key, rate, cost)
         if not decision.allowed:
@@ -240,6 +258,7 @@ def limiter_for(services: Services) -> RateLimiter:
         limiter = CountingRateLimiter(create_rate_limiter(services.settings.redis_url, services.clock), refused)
         services.extras[_EXTRAS_KEY] = limiter
         services.shutdown_hooks.append(limiter.close)
+        services.metrics.add_stats("collabcode_ratelimit", limiter.stats, "Rate-limit buckets in this process")
     return limiter
 
 

@@ -227,6 +227,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allowed_origins", _parse_origins, (), "Extra browser origins allowed to make state-changing requests and open WebSockets, comma-separated (the public URL's origin is always allowed).", flag="--allowed-origins", metavar="ORIGINS"),
     Setting("max_body_bytes", _parse_int(1024, 1 << 30), 1 << 20, "Largest accepted request body in bytes for JSON API calls (larger bodies get 413 before they are read).", flag="--max-body-bytes", metavar="BYTES"),
     Setting("max_upload_bytes", _parse_int(1024, 1 << 32), 50 << 20, "Largest accepted upload (file content, workspace import) in bytes.", flag="--max-upload-bytes", metavar="BYTES"),
+    Setting("request_header_timeout", _parse_float(1, 300), 10.0, "Seconds a client may take to send a request's headers, counted from connecting (or from the previous response on a kept-alive connection); slower connections are closed, so a client sending a byte at a time (Slowloris) cannot hold them.", flag="--request-header-timeout", metavar="SECONDS"),
+    Setting("max_connections_per_ip", _parse_int(10, 1_000_000), 1000, "Open connections (HTTP and WebSocket) one client address may hold per server process; more are answered 429 and closed. Connections from --trusted-proxies are not counted: limit clients at the proxy.", flag="--max-connections-per-ip", metavar="N"),
     Setting("db_pool_size", _parse_int(1, 200), 10, "Largest number of PostgreSQL connections per process.", flag="--db-pool-size", metavar="N"),
     Setting("shutdown_timeout", _parse_float(0, 300), 10.0, "Seconds to drain connections and flush writes on SIGTERM/SIGINT before exiting.", flag="--shutdown-timeout", metavar="SECONDS"),
     Setting("tracing", _parse_switch, False, "Trace every HTTP request and WebSocket session with OpenTelemetry (needs pip install 'collabcode[tracing]'; exporters from the standard OTEL_* variables).", flag="--tracing", switch=True),
@@ -267,6 +269,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("turn_ttl", _parse_int(60, 86400), 3600, "Seconds a TURN credential handed to a browser stays valid.", metavar="SECONDS"),
     Setting("history_retention_days", _parse_int(0, 36500), 30, "Days a file's history keeps every change; older changes are merged into their checkpoints. 0 keeps every change forever.", flag="--history-retention-days", metavar="DAYS"),
     Setting("history_idle_checkpoint_seconds", _parse_int(10, 86400), 120, "Seconds without edits after which a file's history gets an automatic checkpoint.", metavar="SECONDS"),
+    Setting("collab_idle_unload_seconds", _parse_int(1, 86400), 30, "Seconds a document stays loaded in memory after its last editor left (it is saved first).", metavar="SECONDS"),
 )
 # fmt: on
 
@@ -290,6 +293,8 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1 << 20
     max_upload_bytes: int = 50 << 20
+    request_header_timeout: float = 10.0
+    max_connections_per_ip: int = 1000
     db_pool_size: int = 10
     shutdown_timeout: float = 10.0
     registration: str = "invite"
@@ -330,6 +335,7 @@ class Settings:
     turn_ttl: int = 3600
     history_retention_days: int = 30
     history_idle_checkpoint_seconds: int = 120
+    collab_idle_unload_seconds: int = 30
 
     @property
     def resolved_database_url(self) -> str:

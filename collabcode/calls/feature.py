@@ -31,6 +31,7 @@ class CallsFeature:
         call_routes.register_frames(hub)
         hub.add_renderer(EVENT_KINDS, service.render)
         services.extras[SERVICE_KEY] = service
+        services.metrics.add_stats("collabcode_calls", service.stats, "Calls")
         service.start()
         services.shutdown_hooks.append(service.close)
 

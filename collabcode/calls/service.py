@@ -106,6 +106,16 @@ class CallService:
         self._signals = MemoryRateLimiter(clock)
         self._offline_since: dict[tuple[str, str], float] = {}
         self._task: asyncio.Task[None] | None = None
+        #: Live calls (ringing or active) seen by the last :meth:`tick`, for ``/metrics``.
+        self.live_calls = 0
+
+    def stats(self) -> dict[str, float]:
+        """Live calls and what this process holds for them (``/metrics``; all 0 once every call ended)."""
+        return {
+            "live": float(self.live_calls),
+            "offline_watched": float(len(self._offline_since)),
+            "signal_buckets": float(self._signals.prune()),
+        }
 
     # -- lifecycle of the service ------------------------------------------------------------------
 
@@ -451,6 +461,7 @@ class CallService:
     async def tick(self) -> None:
         """Ring out unanswered calls and hang up participants gone for longer than the grace period."""
         calls = await store.live_calls(self.db)
+        self.live_calls = len(calls)
         live_ids = {c.id for c in calls}
         for key in [k for k in self._offline_since if k[0] not in live_ids]:
             del self._offline_since[key]

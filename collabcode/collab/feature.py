@@ -91,6 +91,7 @@ class CollabFeature:
         manager = RoomManager(
             store,
             clock=services.clock,
+            idle_unload_seconds=services.settings.collab_idle_unload_seconds,
             publish=publish,
             publish_awareness=relay.publish_awareness,
             request_sync=relay.request_sync,

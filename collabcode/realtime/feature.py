@@ -20,7 +20,14 @@ from collabcode.clock import now_ms
 from collabcode.pubsub import MemoryBus
 from collabcode.realtime import events_routes, store
 from collabcode.realtime.hub import HUB_KEY, EventsHub
-from collabcode.realtime.presence import FallbackPresence, Presence, PresenceStore, RedisPresence, memory_presence_for
+from collabcode.realtime.presence import (
+    FallbackPresence,
+    MemoryPresence,
+    Presence,
+    PresenceStore,
+    RedisPresence,
+    memory_presence_for,
+)
 from collabcode.realtime.presence import sweep_forever as presence_sweep
 from collabcode.services import Services
 
@@ -63,6 +70,9 @@ class RealtimeFeature:
         hub = EventsHub(bus=services.bus, db=services.db, presence=presence)
         events_routes.register_frames(hub)
         services.extras[HUB_KEY] = hub
+        services.metrics.add_stats("collabcode_events_hub", hub.stats, "Events hub of this process")
+        if isinstance(store_, MemoryPresence | FallbackPresence):
+            services.metrics.add_stats("collabcode_presence", store_.stats, "Presence entries in this process")
         tasks = [
             asyncio.create_task(presence_sweep(presence), name="events-presence-sweep"),
             asyncio.create_task(_prune_forever(services), name="events-prune"),

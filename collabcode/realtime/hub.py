@@ -149,6 +149,15 @@ class EventsHub:
     def socket_count(self) -> int:
         return sum(len(s) for s in self._local.values())
 
+    def stats(self) -> dict[str, float]:
+        """What the hub holds for this process's sockets (``/metrics``; all 0 once everyone left)."""
+        return {
+            "sockets": float(self.socket_count),
+            "users": float(len(self._local)),
+            "subscriptions": float(len(self._subscriptions)),
+            "locks": float(len(self._locks)),
+        }
+
     async def attach(self, sock: LocalSocket) -> None:
         """Start delivering to ``sock``; subscribes the user's channel on the first socket."""
         user_id = sock.user_id

@@ -125,6 +125,10 @@ class MemoryPresence:
     async def close(self) -> None:
         return None
 
+    def stats(self) -> dict[str, float]:
+        """Users and sockets registered here (``/metrics``; all 0 once everyone left)."""
+        return {"users": float(len(self._sockets)), "sockets": float(sum(len(s) for s in self._sockets.values()))}
+
 
 _STATUS_LUA = """
 local function status(key, now, extra)
@@ -333,6 +337,10 @@ class FallbackPresence:
 
     async def close(self) -> None:
         await self._primary.close()
+
+    def stats(self) -> dict[str, float]:
+        """The per-process fallback's entries (the Redis side expires on its own)."""
+        return self._fallback.stats()
 
 
 _SHARED: weakref.WeakKeyDictionary[object, MemoryPresence] = weakref.WeakKeyDictionary()

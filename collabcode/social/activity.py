@@ -56,6 +56,10 @@ class LiveTracker:
         self._renewed_at = 0
         self._housekeeping_at = 0
 
+    def stats(self) -> dict[str, float]:
+        """Open documents and users this process tracks (``/metrics``; 0 a scan after everyone left)."""
+        return {"documents": float(len(self._first_seen)), "users": float(len(self._written))}
+
     async def scan(self) -> None:
         """Bring the table in line with the sockets open now (one pass)."""
         now = now_ms(self._clock)

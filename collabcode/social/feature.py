@@ -98,6 +98,7 @@ class SocialFeature:
 
         tracker = LiveTracker(services.db, services.clock, collab_service(services).hub.open_documents)
         task = asyncio.create_task(tracker.run(), name="social-live-activity")
+        services.metrics.add_stats("collabcode_live_activity", tracker.stats, "Live activity tracked by this process")
 
         async def stop() -> None:
             task.cancel()
