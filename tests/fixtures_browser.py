@@ -1,10 +1,17 @@
-"""Playwright in Debian's Chromium: launch arguments and a CSP/console watchdog for pages."""
+"""Playwright in Debian's Chromium: launch arguments and a CSP/console watchdog for pages.
+
+Every test that drives a browser gets :func:`csp_guard` automatically: each context it opens
+records Content Security Policy violations (the console text Chromium logs *and* the DOM's
+``securitypolicyviolation`` events, whose wording does not depend on the browser), and the test
+fails at teardown if there was any.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,12 +30,41 @@ CHROMIUM_FLAGS = [
     "--use-fake-ui-for-media-stream",
 ]
 
+# Prefix of the console line the recorder writes for each DOM violation event.
+CSP_EVENT_MARK = "[csp-violation] "
+
+# Runs before any page script in every frame: keeps each violation on ``window.__cspViolations``
+# and repeats it on the console, so a listener in Python sees it even after the page navigated.
+CSP_RECORDER = """(() => {
+  if (window.__cspViolations) return;
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (event) => {
+    const entry = {
+      directive: event.effectiveDirective || event.violatedDirective,
+      blocked: event.blockedURI,
+      source: event.sourceFile,
+      line: event.lineNumber,
+      sample: event.sample,
+    };
+    window.__cspViolations.push(entry);
+    console.error(MARK + JSON.stringify(entry));
+  }, true);
+})();""".replace("MARK", json.dumps(CSP_EVENT_MARK))
+
+# Any of the fixtures through which a test can open a page.
+_BROWSER_FIXTURES = frozenset({"page", "context", "new_context", "browser"})
+
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     """Never download a browser: use the system Chromium (or skip/fail if it is missing)."""
     executable = require_chromium()
     return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_FLAGS}
+
+
+def is_csp_violation(text: str) -> bool:
+    """Whether a console line reports a CSP violation (Chromium's own wording or the recorder's)."""
+    return text.startswith(CSP_EVENT_MARK) or "Content Security Policy" in text
 
 
 class PageProblems:
@@ -39,12 +75,61 @@ class PageProblems:
         self.page_errors: list[str] = []
 
     def attach(self, page: Any) -> None:
+        # Idempotent: pages from a guarded context already run the recorder.
+        page.add_init_script(CSP_RECORDER)
         page.on("console", lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None)
         page.on("pageerror", lambda err: self.page_errors.append(str(err)))
 
     @property
     def csp_violations(self) -> list[str]:
-        return [e for e in self.console_errors if "Content Security Policy" in e or "Refused to" in e]
+        return [e for e in self.console_errors if is_csp_violation(e)]
+
+
+class CspWatch:
+    """The CSP violations of every page in the browser contexts it watches, in arrival order."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+
+    def watch(self, context: Any) -> None:
+        context.add_init_script(CSP_RECORDER)
+        context.on("console", self._on_console)
+
+    def _on_console(self, message: Any) -> None:
+        if message.type == "error" and is_csp_violation(message.text):
+            self.violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+
+@pytest.fixture(autouse=True)
+def csp_guard(request: pytest.FixtureRequest) -> Iterator[CspWatch | None]:
+    """Fail any browser test whose pages caused a CSP violation.
+
+    Autouse fixtures are set up before the test's own, so wrapping ``browser.new_context`` here
+    also covers the ``page`` fixture's context; the check runs after those contexts closed.
+    """
+    if not _BROWSER_FIXTURES & set(request.fixturenames):
+        yield None
+        return
+    browser = request.getfixturevalue("browser")
+    watch = CspWatch()
+    new_context, new_page = browser.new_context, browser.new_page
+
+    def watched_context(*args: Any, **kwargs: Any) -> Any:
+        context = new_context(*args, **kwargs)
+        watch.watch(context)
+        return context
+
+    def watched_page(*args: Any, **kwargs: Any) -> Any:
+        page = new_page(*args, **kwargs)
+        watch.watch(page.context)
+        return page
+
+    browser.new_context, browser.new_page = watched_context, watched_page
+    try:
+        yield watch
+    finally:
+        del browser.new_context, browser.new_page
+    assert watch.violations == [], "Content Security Policy violations:\n" + "\n".join(watch.violations)
 
 
 @pytest.fixture

@@ -46,13 +46,13 @@ function userMenu(user, signal) {
     {
       type: 'button',
       id: 'account-menu-button',
-      class: 'flex items-center gap-2 rounded-full py-1 pr-2 pl-1 text-sm font-medium hover:bg-subtle',
+      class: 'flex items-center gap-1 rounded-full py-1 pr-2 pl-1 text-sm font-medium hover:bg-subtle',
       'aria-expanded': 'false',
       'aria-controls': 'account-menu-panel',
       dataset: { userMenu: '' },
     },
     avatar(user),
-    h('span', { class: 'max-w-[8rem] truncate sm:max-w-[12rem]', dataset: { userName: '' } }, name),
+    h('span', { class: 'sr-only', dataset: { userName: '' } }, name),
     h('span', { class: 'sr-only' }, ': account menu'),
     chevron(),
   );
