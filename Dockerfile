@@ -20,8 +20,11 @@ RUN pip install --no-cache-dir build && python -m build --wheel --outdir /dist
 FROM python:3.11-slim-bookworm
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin collabcode \
  && mkdir -p /data && chown collabcode /data && chmod 700 /data
+# The audited, hash-checked dependency versions (requirements.lock), then the wheel without re-resolving.
+COPY requirements.lock /tmp/
+RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock && rm /tmp/requirements.lock
 COPY --from=wheel /dist/*.whl /tmp/
-RUN pip install --no-cache-dir /tmp/*.whl && rm /tmp/*.whl
+RUN pip install --no-cache-dir --no-deps /tmp/*.whl && rm /tmp/*.whl
 USER collabcode
 VOLUME ["/data"]
 EXPOSE 8000 3478/udp

@@ -18,7 +18,13 @@ from collabcode.app import create_app
 from collabcode.settings import Settings
 from tests.services import free_port
 
-pytest_plugins = ["tests.fixtures_db", "tests.fixtures_bus", "tests.fixtures_browser", "tests.fake_ai_provider"]
+pytest_plugins = [
+    "tests.fixtures_db",
+    "tests.fixtures_bus",
+    "tests.fixtures_browser",
+    "tests.fake_ai_provider",
+    "tests.secret_watch",
+]
 
 TEST_ORIGIN = "http://127.0.0.1:8000"
 
