@@ -12,8 +12,9 @@ const TIMEOUT_MS = 20000;
  * @param {unknown} [options.body]  sent as JSON when given
  * @param {string} [options.token]  access token for the Authorization header
  * @param {AbortSignal} [options.signal]
+ * @param {boolean} [options.keepalive]  finish even if the page is closed or navigated away meanwhile
  */
-export async function requestJson(path, { method = 'GET', body, token, signal } = {}) {
+export async function requestJson(path, { method = 'GET', body, token, signal, keepalive = false } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -31,6 +32,7 @@ export async function requestJson(path, { method = 'GET', body, token, signal } 
         body: body === undefined ? undefined : JSON.stringify(body),
         credentials: 'same-origin',
         cache: 'no-store',
+        keepalive,
         signal: timeout.signal,
       });
     } catch (error) {

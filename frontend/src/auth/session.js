@@ -138,17 +138,22 @@ export function signInWith(body) {
   return true;
 }
 
-/** Sign out on the server (revokes this session, clears the cookie), then here. */
+/**
+ * Sign out here first (sockets stop, nothing more is sent with this session), then on the
+ * server (revokes the session, clears the cookie). In the other order, the server's revocation
+ * reaches this tab's sockets before the answer does, and they try to refresh a dead session.
+ */
 export async function signOut() {
   const token = accessToken;
   epoch += 1;
+  clearLocally('sign-out');
+  broadcastAuth('signed-out');
   try {
-    await requestJson('/api/auth/logout', { method: 'POST', token: token || undefined });
+    // keepalive: the revocation still reaches the server if the tab is closed right away.
+    await requestJson('/api/auth/logout', { method: 'POST', token: token || undefined, keepalive: true });
   } catch {
     // Signed out in this tab anyway; the server forgets the session when it expires.
   }
-  clearLocally('sign-out');
-  broadcastAuth('signed-out');
 }
 
 /** Forget the session in this tab only (the server already revoked it). */
