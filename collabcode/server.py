@@ -69,7 +69,12 @@ class GracefulServer(uvicorn.Server):
 
 
 def build_server(app: Starlette, settings: Settings, background: Sequence[Background] = ()) -> GracefulServer:
-    guard = ConnectionGuard(settings.request_header_timeout, settings.max_connections_per_ip, settings.trusted_proxies)
+    guard = ConnectionGuard(
+        settings.request_header_timeout,
+        settings.max_connections_per_ip,
+        settings.trusted_proxies,
+        body_timeout=settings.request_body_timeout,
+    )
     http_protocol, ws_protocol = protocol_classes(guard)
     config = uvicorn.Config(
         app,

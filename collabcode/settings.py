@@ -228,6 +228,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", _parse_int(1024, 1 << 30), 1 << 20, "Largest accepted request body in bytes for JSON API calls (larger bodies get 413 before they are read).", flag="--max-body-bytes", metavar="BYTES"),
     Setting("max_upload_bytes", _parse_int(1024, 1 << 32), 50 << 20, "Largest accepted upload (file content, workspace import) in bytes.", flag="--max-upload-bytes", metavar="BYTES"),
     Setting("request_header_timeout", _parse_float(1, 300), 10.0, "Seconds a client may take to send a request's headers, counted from connecting (or from the previous response on a kept-alive connection); slower connections are closed, so a client sending a byte at a time (Slowloris) cannot hold them.", flag="--request-header-timeout", metavar="SECONDS"),
+    Setting("request_body_timeout", _parse_float(1, 3600), 60.0, "Seconds a request body may pause between two pieces before the connection is closed with 408, so a client trickling a body (a slow-body Slowloris) cannot hold it; time the server itself is not reading does not count.", flag="--request-body-timeout", metavar="SECONDS"),
     Setting("max_connections_per_ip", _parse_int(10, 1_000_000), 1000, "Open connections (HTTP and WebSocket) one client address may hold per server process; more are answered 429 and closed. Connections from --trusted-proxies are not counted: limit clients at the proxy.", flag="--max-connections-per-ip", metavar="N"),
     Setting("db_pool_size", _parse_int(1, 200), 10, "Largest number of PostgreSQL connections per process.", flag="--db-pool-size", metavar="N"),
     Setting("shutdown_timeout", _parse_float(0, 300), 10.0, "Seconds to drain connections and flush writes on SIGTERM/SIGINT before exiting.", flag="--shutdown-timeout", metavar="SECONDS"),
@@ -294,6 +295,7 @@ class Settings:
     max_body_bytes: int = 1 << 20
     max_upload_bytes: int = 50 << 20
     request_header_timeout: float = 10.0
+    request_body_timeout: float = 60.0
     max_connections_per_ip: int = 1000
     db_pool_size: int = 10
     shutdown_timeout: float = 10.0

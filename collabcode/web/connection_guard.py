@@ -9,6 +9,9 @@ ever, and one endless header would grow without bound. These protocol classes wr
   connection opening (or of the previous response on a kept-alive connection); otherwise the
   connection is closed, with a 408 if part of a request had arrived;
 * a request's headers may take at most :data:`MAX_HEADER_BYTES`; more gets 431 and a close;
+* a request body may pause at most ``request_body_timeout`` seconds between two pieces (time
+  the app is not reading, with uvicorn's flow control paused, does not count); then 408 and a
+  close, as nginx's ``client_body_timeout`` does;
 * one peer address may hold at most ``max_connections_per_ip`` open connections (HTTP and
   WebSocket) per process; one more is answered 429 and closed at once. Trusted proxies are
   exempt: behind one, every client shares its address, so the proxy enforces per-client caps.
@@ -56,8 +59,16 @@ _TOO_MANY_RESPONSE = _canned(b"429 Too Many Requests", b"retry-after: %d\r\n" % 
 class ConnectionGuard:
     """Counts open connections per peer address and holds the limits; one per server process."""
 
-    def __init__(self, header_timeout: float, max_per_ip: int, trusted_proxies: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        header_timeout: float,
+        max_per_ip: int,
+        trusted_proxies: tuple[str, ...] = (),
+        *,
+        body_timeout: float = 60.0,
+    ) -> None:
         self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
         self.max_per_ip = max_per_ip
         self._trusted = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
         self._open: dict[str, set[asyncio.BaseTransport]] = {}
@@ -110,6 +121,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._ip = ""
         self._deadline: asyncio.TimerHandle | None = None
+        self._body_deadline: asyncio.TimerHandle | None = None
         self._head_bytes = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -130,6 +142,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._disarm_body()
         self.guard.release(self.transport)
         super().connection_lost(exc)
 
@@ -152,6 +165,47 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._disarm()
         super().on_headers_complete()
+        if not self.parser.should_upgrade():
+            self._arm_body()
+
+    def on_body(self, body: bytes) -> None:
+        super().on_body(body)
+        if self._body_deadline is not None:
+            self._arm_body()
+
+    def on_message_complete(self) -> None:
+        self._disarm_body()
+        super().on_message_complete()
+
+    def _arm_body(self) -> None:
+        self._disarm_body()
+        self._body_deadline = self.loop.call_later(self.guard.body_timeout, self._body_too_slow)
+
+    def _disarm_body(self) -> None:
+        if self._body_deadline is not None:
+            self._body_deadline.cancel()
+            self._body_deadline = None
+
+    def _body_too_slow(self) -> None:
+        self._body_deadline = None
+        if self.transport.is_closing() or self.transport.get_protocol() is not self:
+            return
+        if self.flow.read_paused:
+            self._arm_body()  # the app is not reading: the client is not the slow one
+            return
+        security_event(
+            "input.rejected",
+            "request body not received in time",
+            client=ClientInfo(self._ip),
+            level=logging.WARNING,
+            field="request_body",
+            rule="receipt_deadline",
+        )
+        cycle = self.cycle
+        if cycle is None or not cycle.response_started:
+            self._refuse(_TIMEOUT_RESPONSE)
+        else:
+            self.transport.close()
 
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)

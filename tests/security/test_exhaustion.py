@@ -198,14 +198,18 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def launch(template: Path, tmp_path: Path) -> Iterator[Callable[[float], Arena]]:
+def launch(template: Path, tmp_path: Path) -> Iterator[Callable[..., Arena]]:
     """Start a server on a copy of the template with the given header deadline; logs both users in."""
     servers: list[LiveServer] = []
 
-    def start(header_timeout: float) -> Arena:
+    def start(header_timeout: float, body_timeout: float = 60.0) -> Arena:
         data_dir = tmp_path / f"data{len(servers)}"
         shutil.copytree(template, data_dir)
-        env = {**FAST_BCRYPT, "COLLABCODE_REQUEST_HEADER_TIMEOUT": str(header_timeout)}
+        env = {
+            **FAST_BCRYPT,
+            "COLLABCODE_REQUEST_HEADER_TIMEOUT": str(header_timeout),
+            "COLLABCODE_REQUEST_BODY_TIMEOUT": str(body_timeout),
+        }
         server = start_server(data_dir, env=env, timeout=30)
         servers.append(server)
         tokens = {}
@@ -224,7 +228,7 @@ def launch(template: Path, tmp_path: Path) -> Iterator[Callable[[float], Arena]]
 
 
 @pytest.fixture
-def arena(launch: Callable[[float], Arena]) -> Arena:
+def arena(launch: Callable[..., Arena]) -> Arena:
     return launch(HEADER_TIMEOUT)
 
 
@@ -416,6 +420,38 @@ async def test_slowloris_headers_are_cut_off_at_the_deadline(arena: Arena, kind:
     await arena.wait_for_event("input.rejected", ip=ATTACKER_IP, field="request_headers", rule="receipt_deadline")
 
 
+async def test_a_stalled_body_is_cut_off_at_the_body_deadline(launch: Callable[..., Arena]) -> None:
+    """Complete headers, then a body that stops: 408 once it has paused for the body deadline."""
+    body_timeout = 2.0
+    arena = launch(HEADER_TIMEOUT, body_timeout)
+
+    async def stall() -> tuple[float, bytes]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", arena.port, local_addr=(ATTACKER_IP, 0))
+        opened = time.monotonic()
+        writer.write(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000\r\n\r\n{"
+        )
+        answer = b""
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            async with asyncio.timeout(body_timeout + MARGIN + 5):
+                while chunk := await reader.read(4096):
+                    answer += chunk
+        writer.close()
+        return time.monotonic() - opened, answer
+
+    results = await asyncio.gather(*(stall() for _ in range(20)))
+    lifetimes = [lifetime for lifetime, _ in results]
+    assert all(answer.startswith(b"HTTP/1.1 408") for _, answer in results), {a[:40] for _, a in results}
+    assert min(lifetimes) >= body_timeout - 0.2, "closed before the deadline"
+    assert max(lifetimes) <= body_timeout + MARGIN, f"a connection lived {max(lifetimes):.1f} s"
+    await arena.wait_for_event("input.rejected", ip=ATTACKER_IP, field="request_body", rule="receipt_deadline")
+    # Honest requests on the same server are untouched.
+    with httpx.Client(base_url=arena.server.url, timeout=10) as http:
+        me = http.get("/api/me", headers={"authorization": f"Bearer {arena.bystander}"})
+        assert me.status_code == 200, me.text
+
+
 async def test_endless_header_is_refused(arena: Arena) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", arena.port, local_addr=(ATTACKER_IP, 0))
     writer.write(b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ")
@@ -480,7 +516,7 @@ async def idle_sockets(target: Target, signals: Signals, count: int, deadline: f
     return outcome
 
 
-async def test_thousands_of_idle_sockets_from_one_address_are_capped(launch: Callable[[float], Arena]) -> None:
+async def test_thousands_of_idle_sockets_from_one_address_are_capped(launch: Callable[..., Arena]) -> None:
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < IDLE_SOCKETS + 512:
         pytest.skip(f"needs {IDLE_SOCKETS + 512} file descriptors; the limit is {soft}")
