@@ -239,6 +239,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("bcrypt_rounds", _parse_int(4, 16), 12, "bcrypt cost factor for password hashes (2^N rounds). Keep the default 12 in production; lower values are for tests only.", metavar="N"),
     Setting("jwt_secret", _parse_secret, None, "Secret for signing access tokens, at least 32 bytes (default: generated on first run and kept in the data directory).", env=("JWT_SECRET",), secret=True),
     Setting("jwt_refresh_secret", _parse_secret, None, "Secret for keying refresh-token hashes, at least 32 bytes (default: generated on first run and kept in the data directory).", env=("JWT_REFRESH_SECRET",), secret=True),
+    Setting("metrics_token", _parse_secret, None, "Bearer token Prometheus must send to read /metrics (Authorization: Bearer TOKEN), at least 32 bytes. Unset, /metrics answers anyone who can reach it: then restrict it at your reverse proxy.", secret=True),
     Setting("ai_api_key", _parse_optional_text, None, "API key for the AI provider, if it needs one.", env=("AI_API_KEY",), secret=True),
     Setting("ai_provider", _parse_ai_provider, "auto", "AI assistant provider: openai (any OpenAI-compatible server: OpenAI, vLLM, LM Studio), ollama, llamacpp, off, or auto (use --ai-base-url as OpenAI-compatible, else a local Ollama on 127.0.0.1:11434 if one answers at start).", flag="--ai-provider", metavar="PROVIDER"),
     Setting("ai_base_url", _parse_optional_url("http", "https"), None, "Base URL of the AI provider, e.g. https://api.openai.com, http://127.0.0.1:11434 (Ollama) or http://127.0.0.1:8080 (llama.cpp).", flag="--ai-base-url", metavar="URL"),
@@ -305,6 +306,7 @@ class Settings:
     bcrypt_rounds: int = 12
     jwt_secret: str | None = None
     jwt_refresh_secret: str | None = None
+    metrics_token: str | None = None
     ai_api_key: str | None = None
     ai_provider: str = "auto"
     ai_base_url: str | None = None

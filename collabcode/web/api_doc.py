@@ -46,7 +46,14 @@ OPERATIONS: list[Operation] = [
         "Prometheus metrics",
         TAG,
         "public",
-        {200: Reply("The Prometheus text format.", STRING, "text/plain")},
+        {
+            200: Reply("The Prometheus text format.", STRING, "text/plain"),
+            401: Reply(
+                "COLLABCODE_METRICS_TOKEN is set and the request did not bear it.",
+                {"$ref": "#/components/schemas/Error"},
+                headers={"WWW-Authenticate": "Bearer"},
+            ),
+        },
         needs_services=False,
     ),
     Operation(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from collabcode import __version__
+from collabcode.errors import error_body
+from collabcode.logs import request_id_var
 from collabcode.services import services_of
 from collabcode.web.metrics import CONTENT_TYPE
 
@@ -41,7 +44,19 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
 
 
+def _metrics_allowed(request: Request) -> bool:
+    """With ``COLLABCODE_METRICS_TOKEN`` set, only a request bearing it may read the metrics."""
+    token: str | None = request.app.state.settings.metrics_token
+    if not token:
+        return True
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
+
+
 async def metrics(request: Request) -> Response:
+    if not _metrics_allowed(request):
+        body = error_body("unauthorized", "This server's metrics need its metrics token.", request_id_var.get())
+        return JSONResponse(body, status_code=401, headers={"www-authenticate": "Bearer", "cache-control": "no-store"})
     services = services_of(request)
     services.metrics.websockets_open.clear()
     for endpoint in ("collab", "events"):
