@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from collabcode import __version__
+from collabcode.auth.dependencies import bearer_token
 from collabcode.errors import error_body
 from collabcode.logs import request_id_var
 from collabcode.services import services_of
@@ -49,8 +50,8 @@ def _metrics_allowed(request: Request) -> bool:
     token: str | None = request.app.state.settings.metrics_token
     if not token:
         return True
-    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
+    sent = bearer_token(request)
+    return bool(sent) and hmac.compare_digest(str(sent).encode(), token.encode())
 
 
 async def metrics(request: Request) -> Response:
