@@ -61,8 +61,12 @@ class ChatStore {
   start() {
     const user = getSession().user;
     if (this._unsubscribe.length && this.me === user?.id) return;
+    // A view opened before the store started (a page loaded straight on /messages/…) has asked
+    // for its thread already: that load is dropped with the rest, so it is asked for again here.
+    const active = this.active;
     this.stop();
     this.me = user?.id ?? null;
+    this.active = active;
     this._unsubscribe = [
       events.on('*', (frame) => this._onFrame(frame)),
       events.onState((state) => {
@@ -75,6 +79,7 @@ class ChatStore {
       this._hadSync = true;
       this.loadConversations();
     }
+    if (this.active) this.loadThread(this.active);
   }
 
   /** Forget everything (sign-out). */

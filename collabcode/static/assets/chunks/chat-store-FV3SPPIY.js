@@ -1,1 +1,0 @@
-import{a}from"./chunk-IG3DPRVT.js";import"./chunk-BUN7ONYZ.js";import"./chunk-ROZQYAHM.js";import"./chunk-HF23AX6H.js";import"./chunk-UWGL2RWA.js";export{a as chat};
