@@ -166,3 +166,28 @@ def setup_token(server: LiveServer, timeout: float = 10.0) -> str:
                     return found.group(1)
         time.sleep(0.05)
     raise AssertionError("no setup link in the server log")
+
+
+def choose_from_context_menu(
+    page: Any, target: Any, item_name: str, opened: Any, attempts: int = 3, position: dict[str, float] | None = None
+) -> None:
+    """Right-click ``target``, choose the menu item ``item_name`` and wait for ``opened``.
+
+    Monaco's context menu ignores a release that comes right after it opened and closes itself
+    when the editor re-lays out; on a loaded machine either can swallow the click, so the menu
+    is opened again (at most ``attempts`` times) until what the item opens is visible.
+    """
+    for attempt in range(attempts):
+        target.click(button="right", position=position)
+        item = page.get_by_role("menuitem", name=item_name)
+        item.wait_for()
+        item.hover()
+        time.sleep(0.3)
+        item.click()
+        try:
+            opened.wait_for(timeout=5_000)
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")

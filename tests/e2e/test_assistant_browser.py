@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import LiveServer, start_server
 from tests.fake_ai_provider import FakeAIProvider, fake_ai_provider  # noqa: F401  (the fixture)
-from tests.fixtures_browser import PageProblems, editor_text, poll, setup_token
+from tests.fixtures_browser import PageProblems, choose_from_context_menu, editor_text, poll, setup_token
 
 pytestmark = pytest.mark.browser
 
@@ -316,14 +316,11 @@ def test_ghost_text_chat_and_an_undoable_replace_seen_by_a_teammate(
     provider.script_chat(["```python\n", FIXED, "```\n"])
     # The quick actions are in the editor's context menu too; they open the panel.
     select_lines(carol, 1, 2)
-    carol.click(".monaco-editor .view-lines .view-line >> nth=0", button="right", position={"x": 24, "y": 8})
-    item = carol.get_by_text("Assistant: Explain the selection")
-    item.wait_for()
-    item.hover()  # Monaco's menu ignores a release that comes right after it opened
-    time.sleep(0.3)
-    item.click()
     carol_panel = carol.locator("[data-assistant-panel]")
-    carol_panel.wait_for()
+    first_line = carol.locator(".monaco-editor .view-lines .view-line").nth(0)
+    choose_from_context_menu(
+        carol, first_line, "Assistant: Explain the selection", carol_panel, position={"x": 24, "y": 8}
+    )
     carol_panel.locator("[data-message-role=assistant][data-message-state=done]").wait_for()
     carol.screenshot(path=str(SCREENSHOTS / "assistant-panel-dark.png"))
     for action in ("insert", "replace"):

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import LiveServer, start_server
 from tests.e2e.test_accessibility_browser import describe, run_axe
-from tests.fixtures_browser import PageProblems, poll, setup_token
+from tests.fixtures_browser import PageProblems, choose_from_context_menu, poll, setup_token
 
 pytestmark = pytest.mark.browser
 
@@ -95,12 +95,9 @@ def test_send_a_selection_and_open_it_from_the_message(seeded: tuple[LiveServer,
     alice.evaluate(
         "window.__collabcode.editor.setSelection({startLineNumber: 4, startColumn: 1, endLineNumber: 7, endColumn: 1})"
     )
-    alice.locator(".monaco-editor .view-line").nth(4).click(button="right")
-    item = alice.get_by_role("menuitem", name="Send selection in a message…")
-    item.hover()  # Monaco's menu acts on a mouse up that follows a move onto the item
-    item.click()
     dialog = alice.locator("[data-send-code-dialog]")
-    dialog.wait_for()
+    line = alice.locator(".monaco-editor .view-line").nth(4)
+    choose_from_context_menu(alice, line, "Send selection in a message…", dialog)
     assert dialog.locator("[data-send-code-label]").inner_text() == "src/greet.py · lines 4\u20136"
     dialog.locator("[data-send-code-to=bob]").click()
 
