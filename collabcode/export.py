@@ -202,8 +202,11 @@ async def _chat(db: Executor, user_id: str) -> dict[str, Any]:
         (user_id, user_id),
     )
     sent = await db.fetch_all(
-        "SELECT id, conversation_id, seq, body, created_at, edited_at, deleted_at FROM messages "
-        "WHERE sender_id = ? ORDER BY created_at, id",
+        "SELECT m.id AS id, m.conversation_id AS conversation_id, m.seq AS seq, m.body AS body, "
+        "m.created_at AS created_at, m.edited_at AS edited_at, m.deleted_at AS deleted_at, "
+        "r.workspace_id AS ref_workspace_id, r.file_id AS ref_file_id, r.snippet AS ref_snippet, "
+        "r.seq AS ref_version FROM messages m LEFT JOIN message_code_refs r ON r.message_id = m.id "
+        "WHERE m.sender_id = ? ORDER BY m.created_at, m.id",
         (user_id,),
     )
     received = await db.fetch_all(
@@ -225,7 +228,7 @@ async def _chat(db: Executor, user_id: str) -> dict[str, Any]:
     )
     return {
         "conversations": _rows(conversations, times=("created_at",), flags=("started_by_me",)),
-        "messages_sent": _rows(sent, times=("created_at", "edited_at", "deleted_at")),
+        "messages_sent": [_with_code_ref(m) for m in _rows(sent, times=("created_at", "edited_at", "deleted_at"))],
         "messages_received": _rows(received, times=("created_at",)),
         "blocked": _rows(blocked, times=("created_at",)),
         "settings": _rows(
@@ -234,6 +237,13 @@ async def _chat(db: Executor, user_id: str) -> dict[str, Any]:
         if settings
         else None,
     }
+
+
+def _with_code_ref(message: dict[str, Any]) -> dict[str, Any]:
+    """The message with the code it was sent with (as sent: file, history version, snippet)."""
+    ref = {key: message.pop(f"ref_{key}") for key in ("workspace_id", "file_id", "version", "snippet")}
+    message["code_ref"] = ref if ref["file_id"] is not None else None
+    return message
 
 
 # -- social ------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ NOT_ALICES = [
     "bob-session",
     "bob private reply text",  # Bob's message to Alice: she gets its id, not its text
     "bob secret to carol",
+    "bob private snippet",  # code Bob attached to his message
     "bob-carol-message",  # not even the id of a message in a conversation she is not in
     "bobhint",
     "bob private ws",
@@ -84,6 +85,14 @@ async def seed(db: Database) -> None:
             tx,
             [chat_store.Message(m, c, seq, by, m, m, body, at, None, None) for m, c, seq, by, body, at in sent],
         )
+    await db.execute_many(
+        "INSERT INTO message_code_refs (message_id, workspace_id, file_id, anchor_start, anchor_end, snippet, seq) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            ("alice-message", "ws-alice", "alice-file", b"\x01", b"\x02", "def alice_code(): pass", 7),
+            ("bob-reply", "ws-alice", "bob-file", b"\x01", b"\x02", "bob private snippet", 3),
+        ],
+    )
     await chat_store.block(db, ALICE, CAROL, NOW)
     await chat_store.block(db, BOB, ALICE, NOW)
     await chat_store.save_settings(
@@ -166,6 +175,12 @@ async def test_export_holds_alices_data_and_none_of_bobs_private_data(db: Databa
     chat = data["chat"]
     assert [(c["id"], c["peer_username"]) for c in chat["conversations"]] == [("conv-ab", "bob")]
     assert [(m["id"], m["body"]) for m in chat["messages_sent"]] == [("alice-message", "hello bob from alice")]
+    assert chat["messages_sent"][0]["code_ref"] == {
+        "workspace_id": "ws-alice",
+        "file_id": "alice-file",
+        "version": 7,
+        "snippet": "def alice_code(): pass",
+    }
     received = {"id": "bob-reply", "conversation_id": "conv-ab", "seq": 2, "sender_id": BOB}
     assert chat["messages_received"] == [{**received, "created_at": "2026-09-21T14:13:20.001Z"}]
     assert [b["username"] for b in chat["blocked"]] == ["carol"]  # not that Bob blocked her
