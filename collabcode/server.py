@@ -76,6 +76,9 @@ def build_server(app: Starlette, settings: Settings, background: Sequence[Backgr
         body_timeout=settings.request_body_timeout,
     )
     http_protocol, ws_protocol = protocol_classes(guard)
+    metrics = getattr(app.state, "metrics", None)
+    if metrics is not None:
+        metrics.add_stats("collabcode_connections", guard.stats, "Connection limits of this process")
     config = uvicorn.Config(
         app,
         http=http_protocol,  # uvicorn's httptools protocol with the Slowloris deadline and per-IP cap

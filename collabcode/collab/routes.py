@@ -77,7 +77,7 @@ async def collab_socket(websocket: WebSocket) -> None:
         await reject(websocket, "unavailable")
         return
     limits: SocketLimits = _override(websocket, STATE_LIMITS) or SocketLimits()
-    if cooldowns_for(services.extras, "collab", services.clock).remaining(identity.user_id) > 0:
+    if cooldowns_for(services, "collab").remaining(identity.user_id) > 0:
         await reject(websocket, "rate_limited")
         return
     ip = client_ip(websocket.scope, services.settings)
@@ -175,7 +175,7 @@ async def _run(
         service.hub.discard(connection)
         services.connections.discard(registered)
         if connection.rate_limited_for:
-            cooldowns = cooldowns_for(services.extras, "collab", services.clock)
+            cooldowns = cooldowns_for(services, "collab")
             cooldowns.start(connection.user_id, connection.rate_limited_for)
         _log_closed(websocket, connection, doc_id)
 

@@ -9,9 +9,12 @@ cool-down ends (at least the time the burst takes to refill) the user's handshak
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from collabcode.clock import Clock
+
+if TYPE_CHECKING:
+    from collabcode.services import Services
 
 __all__ = ["Cooldowns", "cooldowns_for"]
 
@@ -25,12 +28,15 @@ class Cooldowns:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._until: dict[str, float] = {}
+        self._started = 0
+        self._refused = 0
 
     def start(self, user_id: str, seconds: float) -> None:
         now = self._clock.monotonic()
         if len(self._until) >= _PRUNE_AT:
             self._until = {user: until for user, until in self._until.items() if until > now}
         self._until[user_id] = max(now + seconds, self._until.get(user_id, 0.0))
+        self._started += 1
 
     def remaining(self, user_id: str) -> float:
         """Seconds until ``user_id`` may open a socket again (0.0: now)."""
@@ -41,13 +47,23 @@ class Cooldowns:
         if left <= 0:
             del self._until[user_id]
             return 0.0
+        self._refused += 1
         return left
 
+    def stats(self) -> dict[str, float]:
+        """For /metrics: users cooling down now, cool-downs started and handshakes refused."""
+        now = self._clock.monotonic()
+        active = sum(1 for until in self._until.values() if until > now)
+        return {"active": active, "started": self._started, "refused": self._refused}
 
-def cooldowns_for(extras: dict[str, Any], endpoint: str, clock: Clock) -> Cooldowns:
-    """The process's cool-downs of ``endpoint`` (kept in ``services.extras``)."""
+
+def cooldowns_for(services: Services, endpoint: str) -> Cooldowns:
+    """The process's cool-downs of ``endpoint`` (kept in ``services.extras``, shown in /metrics)."""
     key = f"cooldowns:{endpoint}"
-    found = extras.get(key)
+    found = services.extras.get(key)
     if not isinstance(found, Cooldowns):
-        found = extras[key] = Cooldowns(clock)
+        found = services.extras[key] = Cooldowns(services.clock)
+        services.metrics.add_stats(
+            f"collabcode_{endpoint}_socket_cooldowns", found.stats, f"Cool-downs after 4429 on /ws/{endpoint}"
+        )
     return found

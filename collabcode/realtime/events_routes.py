@@ -91,7 +91,7 @@ async def events_socket(websocket: WebSocket) -> None:
     limits = services.extras.get(LIMITS_KEY)
     if not isinstance(limits, EventsLimits):
         limits = EventsLimits()
-    cooldowns = cooldowns_for(services.extras, "events", services.clock)
+    cooldowns = cooldowns_for(services, "events")
     if cooldowns.remaining(identity.user_id) > 0:
         await reject(websocket, "rate_limited")
         return

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from collections import Counter
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -38,6 +39,9 @@ __all__ = ["MAX_HEADER_BYTES", "ConnectionGuard", "protocol_classes"]
 
 #: Largest request head (request line and headers) accepted; the same as the h11 parser's limit.
 MAX_HEADER_BYTES = 64 * 1024
+
+#: Why the guard ended a connection: the keys of ``refused`` in :meth:`ConnectionGuard.stats`.
+REFUSAL_REASONS = ("connections_per_ip", "headers_too_large", "header_deadline", "idle", "body_deadline")
 
 #: Seconds a refused client is told to wait before opening another connection.
 RETRY_AFTER_SECONDS = 10
@@ -73,6 +77,15 @@ class ConnectionGuard:
         self._trusted = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
         self._open: dict[str, set[asyncio.BaseTransport]] = {}
         self._ip_of: dict[asyncio.BaseTransport, str] = {}
+        #: Connections ended by a limit, by reason (see :meth:`stats`).
+        self.refused: Counter[str] = Counter()
+
+    def stats(self) -> dict[str, float]:
+        """For /metrics: connections counted per address now, and those each limit ended."""
+        counts: dict[str, float] = {"open": len(self._ip_of), "addresses": len(self._open)}
+        for reason in REFUSAL_REASONS:
+            counts[f"refused_{reason}"] = self.refused[reason]
+        return counts
 
     def _exempt(self, ip: str) -> bool:
         try:
@@ -136,6 +149,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 bucket="connections_per_ip",
                 limit=self.guard.max_per_ip,
             )
+            self.guard.refused["connections_per_ip"] += 1
             self._refuse(_TOO_MANY_RESPONSE)
             return
         self._arm()
@@ -160,6 +174,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 field="request_headers",
                 rule="max_bytes",
             )
+            self.guard.refused["headers_too_large"] += 1
             self._refuse(_HEADERS_TOO_LARGE_RESPONSE)
 
     def on_headers_complete(self) -> None:
@@ -201,6 +216,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             field="request_body",
             rule="receipt_deadline",
         )
+        self.guard.refused["body_deadline"] += 1
         cycle = self.cycle
         if cycle is None or not cycle.response_started:
             self._refuse(_TIMEOUT_RESPONSE)
@@ -237,6 +253,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             rule="receipt_deadline",
             received=self._head_bytes,
         )
+        self.guard.refused["header_deadline" if started else "idle"] += 1
         if started:
             self._refuse(_TIMEOUT_RESPONSE)
         else:

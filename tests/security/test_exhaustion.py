@@ -53,6 +53,7 @@ from typing import Any
 import httpx
 import pycrdt
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -164,6 +165,16 @@ class Arena:
             if time.monotonic() > deadline:
                 pytest.fail(f"no {name} event with {fields} in the server log")
             await asyncio.sleep(0.2)
+
+    def metric(self, name: str) -> float:
+        """The value of the unlabelled sample ``name`` in the server's /metrics."""
+        with httpx.Client(base_url=self.server.url, timeout=30) as http:
+            text = http.get("/metrics").text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and not sample.labels:
+                    return float(sample.value)
+        pytest.fail(f"{name} is not in /metrics")
 
     def workspace_with_file(self, path: str = "target.txt") -> tuple[str, str]:
         with httpx.Client(base_url=self.server.url, headers=self.target.auth(), timeout=30) as http:
@@ -418,6 +429,7 @@ async def test_slowloris_headers_are_cut_off_at_the_deadline(arena: Arena, kind:
     assert min(stats.lifetimes) >= HEADER_TIMEOUT - 0.2, "closed before the deadline"
     assert max(stats.lifetimes) <= HEADER_TIMEOUT + MARGIN, f"a connection lived {max(stats.lifetimes):.1f} s"
     await arena.wait_for_event("input.rejected", ip=ATTACKER_IP, field="request_headers", rule="receipt_deadline")
+    assert arena.metric("collabcode_connections_refused_header_deadline") >= connections
 
 
 async def test_a_stalled_body_is_cut_off_at_the_body_deadline(launch: Callable[..., Arena]) -> None:
@@ -446,6 +458,7 @@ async def test_a_stalled_body_is_cut_off_at_the_body_deadline(launch: Callable[.
     assert min(lifetimes) >= body_timeout - 0.2, "closed before the deadline"
     assert max(lifetimes) <= body_timeout + MARGIN, f"a connection lived {max(lifetimes):.1f} s"
     await arena.wait_for_event("input.rejected", ip=ATTACKER_IP, field="request_body", rule="receipt_deadline")
+    assert arena.metric("collabcode_connections_refused_body_deadline") == len(results)
     # Honest requests on the same server are untouched.
     with httpx.Client(base_url=arena.server.url, timeout=10) as http:
         me = http.get("/api/me", headers={"authorization": f"Bearer {arena.bystander}"})
@@ -469,6 +482,7 @@ async def test_endless_header_is_refused(arena: Arena) -> None:
     assert answer == b"" or answer.startswith(b"HTTP/1.1 431"), answer[:80]
     assert sent <= 8 * 1024 * 1024, f"the server kept reading an endless header ({sent} bytes)"
     await arena.wait_for_event("input.rejected", ip=ATTACKER_IP, field="request_headers", rule="max_bytes")
+    assert arena.metric("collabcode_connections_refused_headers_too_large") == 1
 
 
 # --------------------------------------------------------------------------- idle sockets
@@ -533,6 +547,8 @@ async def test_thousands_of_idle_sockets_from_one_address_are_capped(launch: Cal
     assert max(outcome.lifetimes) <= IDLE_HEADER_TIMEOUT + MARGIN, f"held {max(outcome.lifetimes):.1f} s"
     await arena.wait_for_event("ratelimit.hit", ip=IDLE_IP, bucket="connections_per_ip")
     await arena.wait_for_event("input.rejected", ip=IDLE_IP, rule="receipt_deadline")
+    assert arena.metric("collabcode_connections_refused_connections_per_ip") == outcome.refused
+    assert arena.metric("collabcode_connections_refused_idle") >= cap
 
 
 async def idle_websockets(
@@ -626,6 +642,8 @@ async def test_events_socket_flood_is_closed_4429(arena: Arena) -> None:
     _check_flood(outcome, limits.frame_burst / limits.frames_per_second)
     await arena.wait_for_event("ratelimit.hit", bucket="events_socket")
     await arena.wait_for_event("ws.handshake_rejected", reason="rate_limited")
+    assert arena.metric("collabcode_events_socket_cooldowns_started") >= len(outcome.closes)
+    assert arena.metric("collabcode_events_socket_cooldowns_refused") >= outcome.refused
 
 
 async def test_collab_socket_flood_is_closed_4429(arena: Arena) -> None:
@@ -636,6 +654,8 @@ async def test_collab_socket_flood_is_closed_4429(arena: Arena) -> None:
     _check_flood(outcome, limits.message_burst / limits.messages_per_second)
     await arena.wait_for_event("ratelimit.hit", bucket="collab_socket")
     await arena.wait_for_event("ws.handshake_rejected", reason="rate_limited")
+    assert arena.metric("collabcode_collab_socket_cooldowns_started") >= len(outcome.closes)
+    assert arena.metric("collabcode_collab_socket_cooldowns_refused") >= outcome.refused
 
 
 # --------------------------------------------------------------------------- huge and deep JSON
