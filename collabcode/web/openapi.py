@@ -25,7 +25,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from collabcode import __version__
 
@@ -241,21 +241,39 @@ class Operation:
 # -- routes of an app ------------------------------------------------------------------------
 
 
-def http_routes(app_or_routes: Starlette | Iterable[BaseRoute]) -> list[tuple[str, str, Route]]:
-    """Every HTTP (method, path, route) of an app, Mounts included; HEAD is implied by GET."""
+def endpoints(app_or_routes: Starlette | Iterable[BaseRoute]) -> list[tuple[str, str, Route | WebSocketRoute]]:
+    """Every endpoint of an app as ``(kind, key, route)``: ``("http", "GET /path", route)`` per
+    method (HEAD is implied by GET) or ``("socket", "/path", route)``; Mounts are walked.
+
+    A route of another kind raises: whatever the app serves must be describable here, so the
+    OpenAPI document and the access table cannot miss it.
+    """
     routes = app_or_routes.routes if isinstance(app_or_routes, Starlette) else app_or_routes
-    found: list[tuple[str, str, Route]] = []
+    found: list[tuple[str, str, Route | WebSocketRoute]] = []
 
     def walk(items: Iterable[BaseRoute], prefix: str) -> None:
         for route in items:
             if isinstance(route, Mount):
                 walk(route.routes, prefix + route.path)
+            elif isinstance(route, WebSocketRoute):
+                found.append(("socket", prefix + route.path, route))
             elif isinstance(route, Route):
-                for method in sorted(route.methods or ()):
-                    if method != "HEAD":
-                        found.append((method, prefix + route.path, route))
+                for method in sorted((route.methods or set()) - {"HEAD"}):
+                    found.append(("http", f"{method} {prefix + route.path}", route))
+            else:
+                raise TypeError(f"a route of an unknown kind: {route!r}")
 
     walk(routes, "")
+    return found
+
+
+def http_routes(app_or_routes: Starlette | Iterable[BaseRoute]) -> list[tuple[str, str, Route]]:
+    """Every HTTP (method, path, route) of an app, Mounts included; HEAD is implied by GET."""
+    found: list[tuple[str, str, Route]] = []
+    for kind, key, route in endpoints(app_or_routes):
+        if kind == "http" and isinstance(route, Route):
+            method, path = key.split(" ", 1)
+            found.append((method, path, route))
     return found
 
 

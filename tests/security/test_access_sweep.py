@@ -35,7 +35,6 @@ import pytest
 import pytest_asyncio
 import websockets
 from PIL import Image
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from collabcode.auth.service import auth_service
 from collabcode.collab.protocol import (
@@ -52,6 +51,7 @@ from collabcode.db import Database, open_database
 from collabcode.realtime.hub import events_hub
 from collabcode.web import static
 from collabcode.web.access_rules import ACCESS_RULES, AccessRow, Kind, Probe, Rule, rows_of
+from collabcode.web.openapi import endpoints
 from tests.chat.harness import ChatEnv, EventsClient, Person, chat_env
 from tests.conftest import TEST_ORIGIN
 from tests.fake_ai_provider import FakeAIProvider
@@ -713,24 +713,8 @@ def error_of(response: httpx.Response) -> tuple[str, str]:
 # -- completeness ---------------------------------------------------------------------------------------
 
 
-def registered(routes: list[BaseRoute], prefix: str = "") -> list[tuple[str, str, Any]]:
-    """``(kind, key, endpoint)`` of every route, Mounts walked, HEAD folded into GET."""
-    found: list[tuple[str, str, Any]] = []
-    for route in routes:
-        if isinstance(route, Mount):
-            found += registered(list(route.routes), prefix + route.path)
-        elif isinstance(route, WebSocketRoute):
-            found.append(("socket", prefix + route.path, route.endpoint))
-        elif isinstance(route, Route):
-            for method in sorted((route.methods or set()) - {"HEAD"}):
-                found.append(("http", f"{method} {prefix + route.path}", route.endpoint))
-        else:
-            raise AssertionError(f"a route of an unknown kind: {route!r}")
-    return found
-
-
 async def test_every_route_has_exactly_one_row_and_no_row_is_stale(world: World) -> None:
-    routes = registered(list(world.env.app.routes))
+    routes = [(kind, key, route.endpoint) for kind, key, route in endpoints(world.env.app)]
     pages = {key.split(" ", 1)[1] for _, key, endpoint in routes if endpoint is static.app_shell}
     assert pages == set(static.APP_ROUTES), "the app shell answers exactly the APP_ROUTES pages"
     wanted = {(Kind.PAGE, page) for page in pages}

@@ -28,6 +28,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate
 from pydantic import BaseModel
 from starlette.applications import Starlette
+from starlette.routing import Host
 
 from collabcode.app import create_app
 from collabcode.auth.service import auth_service
@@ -40,6 +41,7 @@ from collabcode.web.openapi import (
     Operation,
     build_document,
     default_document,
+    endpoints,
     http_routes,
     markdown,
     path_parameter_names,
@@ -594,3 +596,9 @@ def test_api_md_links_the_summary() -> None:
 def test_templates_match_starlette_paths() -> None:
     assert path_template("/static/{path:path}") == "/static/{path}"
     assert path_parameter_names("/api/workspaces/{workspace_id}/files/{file_id}") == ["workspace_id", "file_id"]
+
+
+def test_a_route_of_an_unknown_kind_is_not_silently_left_out() -> None:
+    """A Host route (or any other kind) would escape both this document and the access table."""
+    with pytest.raises(TypeError, match="unknown kind"):
+        endpoints([Host("api.example.test", app=Starlette())])
