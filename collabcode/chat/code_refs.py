@@ -86,7 +86,7 @@ class CodeRefs:
             ) from None
         except anchors.Unanchorable:
             raise ValidationFailed(
-                "code_ref: this range cannot be anchored yet (after some non-ASCII text, see docs/history.md)",
+                "code_ref: this range cannot be anchored; try selecting it again",
                 details={"field": "code_ref", "rule": "unanchorable"},
             ) from None
         try:

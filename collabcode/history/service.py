@@ -461,9 +461,9 @@ class HistoryService:
                 details={"field": "anchor", "rule": "range"},
             ) from None
         except anchors.Unanchorable:
-            # pycrdt 0.14 cannot anchor after some non-ASCII text typed in browsers (docs/history.md).
+            # The anchor would not read back as this range (docs/history.md, "Anchors and non-ASCII text").
             raise ValidationFailed(
-                "This range cannot be anchored yet: comments after some non-ASCII text are not supported.",
+                "This range cannot be anchored: try selecting it again.",
                 details={"field": "anchor", "rule": "unanchorable"},
             ) from None
         await self._flush(doc_id)

@@ -302,7 +302,7 @@ def test_timeline_pages_through_older_versions(seeded: tuple[LiveServer, dict[st
     alice.locator("[data-history-back-to-live]").click()
     alice.click(".monaco-editor .view-lines")
     alice.keyboard.press("Control+Home")
-    alice.keyboard.insert_text("# cafe - party\n")
+    alice.keyboard.insert_text("# café – party\n")
     alice.locator("[data-save-state=saved]").wait_for()
     alice.evaluate(
         "window.__collabcode.editor.setSelection("
@@ -322,11 +322,6 @@ def test_timeline_pages_through_older_versions(seeded: tuple[LiveServer, dict[st
     alice.context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pycrdt 0.14 cannot anchor after non-ASCII text typed in a browser: POST …/comments answers "
-    "422 unanchorable (docs/history.md, Known limitation)",
-)
 def test_comment_after_non_ascii_text_typed_in_the_browser(
     seeded: tuple[LiveServer, dict[str, Any]], browser: Any
 ) -> None:
