@@ -16,12 +16,12 @@ import contextlib
 import logging
 import math
 import uuid
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from collabcode.auth.events import ClientInfo, security_event
 from collabcode.auth.identity import Identity
@@ -29,6 +29,7 @@ from collabcode.clock import Clock
 from collabcode.collab.authorization import Access, DocumentAuthorizer
 from collabcode.collab.protocol import DEFAULT_MAX_MESSAGE_BYTES, CloseCode, ProtocolError
 from collabcode.collab.room import Room
+from collabcode.realtime.socket_writer import SocketWriter, TokenBucket, run_socket
 
 __all__ = [
     "CLOSE_RATE_LIMITED",
@@ -71,27 +72,6 @@ class SocketLimits:
     recheck_seconds: float = 4.0
     #: How long a close may take before the socket is dropped without one.
     close_timeout: float = 2.0
-
-
-class TokenBucket:
-    """``rate`` tokens per second up to ``burst``; time comes from the injected clock."""
-
-    def __init__(self, rate: float, burst: float, clock: Clock) -> None:
-        self._rate = rate
-        self._burst = burst
-        self._clock = clock
-        self._tokens = burst
-        self._at = clock.monotonic()
-
-    def take(self, cost: float) -> float:
-        """Spend ``cost`` tokens: 0.0 when allowed, else the seconds until it would be."""
-        now = self._clock.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
-        self._at = now
-        if cost <= self._tokens:
-            self._tokens -= cost
-            return 0.0
-        return (cost - self._tokens) / self._rate
 
 
 class SocketHub:
@@ -175,14 +155,14 @@ class CollabConnection:
         self._session_alive = session_alive
         self._messages = TokenBucket(limits.messages_per_second, limits.message_burst, clock)
         self._bytes = TokenBucket(limits.bytes_per_second, limits.byte_burst, clock)
-        self._outbox: deque[bytes] = deque()
-        self._queued = 0
-        self._wake = asyncio.Event()
+        self._writer: SocketWriter[bytes] = SocketWriter(
+            websocket.send_bytes,
+            websocket.close,
+            max_queued_bytes=limits.outbox_bytes,
+            close_timeout=limits.close_timeout,
+            describe=lambda: f"collab user={self.user_id} peer={self.peer_id}",
+        )
         self._recheck = asyncio.Event()
-        self._closing = asyncio.Event()
-        self._finished = asyncio.Event()
-        #: (code, reason) of the close this side asked for, or None.
-        self.close_request: tuple[int, str] | None = None
         #: Seconds its user must wait before another socket, when closed for its rate (4429).
         self.rate_limited_for: float | None = None
         #: What the client sent when it closed first.
@@ -191,35 +171,22 @@ class CollabConnection:
     # ------------------------------------------------------------------ Peer
 
     def send(self, data: bytes) -> None:
-        if self.close_request is not None:
-            return
-        self._outbox.append(data)
-        self._queued += len(data)
-        if self._queued > self._limits.outbox_bytes:
-            log.warning(
-                "collab slow consumer closed user=%s peer=%s queued=%d", self.user_id, self.peer_id, self._queued
-            )
-            self.request_close(CloseCode.TRY_AGAIN_LATER, "slow_consumer")
-            return
-        self._wake.set()
+        self._writer.put(data, len(data))
 
     # ------------------------------------------------------------------ control
 
+    @property
+    def close_request(self) -> tuple[int, str] | None:
+        """(code, reason) of the close this side asked for, or None."""
+        return self._writer.close_request
+
     def request_close(self, code: int, reason: str) -> None:
         """Close with ``code``: queued frames are dropped; the writer sends the close frame."""
-        if self.close_request is not None:
-            return
-        self.close_request = (int(code), reason)
-        self._outbox.clear()
-        self._queued = 0
-        self._closing.set()
-        self._wake.set()
+        self._writer.request_close(code, reason)
 
     async def close(self, code: int, reason: str) -> None:
         """Close and wait (bounded) until the close frame is out: the registry's close callback."""
-        self.request_close(code, reason)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._finished.wait(), self._limits.close_timeout)
+        await self._writer.close(code, reason)
 
     def recheck_now(self) -> None:
         self._recheck.set()
@@ -228,23 +195,9 @@ class CollabConnection:
 
     async def serve(self, room: Room) -> None:
         """Run until the socket is closed by either side (the room is joined already)."""
-        reader = asyncio.create_task(self._read_loop(room), name=f"collab-read:{self.peer_id}")
-        writer = asyncio.create_task(self._write_loop(), name=f"collab-write:{self.peer_id}")
-        watchdog = asyncio.create_task(self._watch(), name=f"collab-watch:{self.peer_id}")
-        closing = asyncio.create_task(self._closing.wait())
-        tasks = {reader, writer, watchdog, closing}
-        try:
-            await asyncio.wait({reader, writer, closing}, return_when=asyncio.FIRST_COMPLETED)
-            if self.close_request is not None and not writer.done():
-                await asyncio.wait({writer}, timeout=self._limits.close_timeout)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.wait(tasks)
-            self._finished.set()
-            for task in (reader, writer, watchdog):
-                if not task.cancelled() and task.exception() is not None:
-                    log.error("collab socket task failed peer=%s", self.peer_id, exc_info=task.exception())
+        await run_socket(
+            self._writer, self._read_loop(room), {"watch": self._watch()}, name=f"collab:{self.peer_id}"
+        )
 
     async def _read_loop(self, room: Room) -> None:
         limits = self._limits
@@ -291,23 +244,6 @@ class CollabConnection:
             # Frames already received are handed over without a pause; yield after each so one
             # socket's burst cannot hold the event loop while other people's requests wait.
             await asyncio.sleep(0)
-
-    async def _write_loop(self) -> None:
-        ws = self._ws
-        try:
-            while True:
-                while self._outbox and self.close_request is None:
-                    frame = self._outbox.popleft()
-                    self._queued -= len(frame)
-                    await ws.send_bytes(frame)
-                if self.close_request is not None:
-                    break
-                self._wake.clear()
-                await self._wake.wait()
-            code, reason = self.close_request
-            await ws.close(code, reason)
-        except (WebSocketDisconnect, OSError, RuntimeError):
-            return  # the client is gone (or the socket was closed under us): nothing to send to
 
     async def _watch(self) -> None:
         """Re-check the session and the permission now and then, or when asked."""

@@ -19,13 +19,12 @@ import logging
 import math
 import random
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ValidationError
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from collabcode.auth.identity import Identity
 from collabcode.clock import Clock
@@ -33,6 +32,7 @@ from collabcode.db import DatabaseUnavailable
 from collabcode.errors import AppError
 from collabcode.realtime.frames import IDENTITY_FIELDS, FrameContext, decode, encode
 from collabcode.realtime.presence import HEARTBEAT_SECONDS, SocketState
+from collabcode.realtime.socket_writer import SocketWriter, TokenBucket, run_socket
 
 if TYPE_CHECKING:
     from collabcode.realtime.hub import EventsHub
@@ -87,27 +87,6 @@ class EventsLimits:
     close_timeout: float = 2.0
 
 
-class TokenBucket:
-    """``rate`` tokens per second up to ``burst``; time comes from the injected clock."""
-
-    def __init__(self, rate: float, burst: float, clock: Clock) -> None:
-        self._rate = rate
-        self._burst = burst
-        self._clock = clock
-        self._tokens = burst
-        self._at = clock.monotonic()
-
-    def take(self, cost: float = 1.0) -> float:
-        """Spend ``cost``: 0.0 when allowed, else the seconds until it would be."""
-        now = self._clock.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
-        self._at = now
-        if cost <= self._tokens:
-            self._tokens -= cost
-            return 0.0
-        return (cost - self._tokens) / self._rate
-
-
 @dataclass(slots=True)
 class _Out:
     text: str
@@ -140,11 +119,13 @@ class EventsConnection:
         self._session_alive = session_alive
         self._frames = TokenBucket(limits.frames_per_second, limits.frame_burst, clock)
         self._errors = TokenBucket(limits.errors_per_second, limits.error_burst, clock)
-        self._outbox: deque[_Out] = deque()
-        self._queued = 0
-        self._wake = asyncio.Event()
-        self._closing = asyncio.Event()
-        self._finished = asyncio.Event()
+        self._writer: SocketWriter[str] = SocketWriter(
+            websocket.send_text,
+            websocket.close,
+            max_queued_bytes=limits.outbox_bytes,
+            close_timeout=limits.close_timeout,
+            describe=lambda: f"events user={self.user_id} socket={self.socket_id}",
+        )
         self._context = FrameContext(identity, self.socket_id, services, self)
         self._in_flight: set[asyncio.Task[bool]] = set()
         # The durable stream: the cursor of the last durable frame queued, frames held back
@@ -154,8 +135,6 @@ class EventsConnection:
         self._syncing = True
         self._repair = asyncio.Event()
         self._progress = asyncio.Event()
-        #: (code, reason) of the close this side asked for, or None.
-        self.close_request: tuple[int, str] | None = None
         #: Seconds its user must wait before another socket, when closed for its rate (4429).
         self.rate_limited_for: float | None = None
         #: What the client sent when it closed first.
@@ -182,56 +161,36 @@ class EventsConnection:
             self._advance()
 
     def _enqueue(self, item: _Out) -> None:
-        if self.close_request is not None:
-            return
-        self._outbox.append(item)
-        self._queued += item.size
-        if self._queued > self._limits.outbox_bytes:
-            log.warning("events slow consumer closed user=%s socket=%s", self.user_id, self.socket_id)
-            self.request_close(CLOSE_TRY_AGAIN, "slow_consumer")
-            return
-        self._wake.set()
+        frame = item.frame
+        written = None if frame is None else (lambda: self._hub.frame_written(self.user_id, frame))
+        self._writer.put(item.text, item.size, written)
 
     # ------------------------------------------------------------------ control
 
+    @property
+    def close_request(self) -> tuple[int, str] | None:
+        """(code, reason) of the close this side asked for, or None."""
+        return self._writer.close_request
+
     def request_close(self, code: int, reason: str) -> None:
         """Close with ``code``: queued frames are dropped; the writer sends the close frame."""
-        if self.close_request is not None:
-            return
-        self.close_request = (int(code), reason)
-        self._outbox.clear()
-        self._queued = 0
-        self._closing.set()
-        self._wake.set()
+        self._writer.request_close(code, reason)
 
     async def close(self, code: int, reason: str) -> None:
         """Close and wait (bounded) until the close frame is out: the registry's close callback."""
-        self.request_close(code, reason)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._finished.wait(), self._limits.close_timeout)
+        await self._writer.close(code, reason)
 
     # ------------------------------------------------------------------ running
 
     async def serve(self, start_cursor: int | None) -> None:
         """Run until either side closes the socket (attached to the hub already)."""
-        reader = asyncio.create_task(self._read_loop(), name=f"events-read:{self.socket_id}")
-        writer = asyncio.create_task(self._write_loop(), name=f"events-write:{self.socket_id}")
-        syncer = asyncio.create_task(self._sync_loop(start_cursor), name=f"events-sync:{self.socket_id}")
-        watchdog = asyncio.create_task(self._watch(), name=f"events-watch:{self.socket_id}")
-        closing = asyncio.create_task(self._closing.wait())
-        tasks: set[asyncio.Task[Any]] = {reader, writer, syncer, watchdog, closing}
-        try:
-            await asyncio.wait({reader, writer, closing}, return_when=asyncio.FIRST_COMPLETED)
-            if self.close_request is not None and not writer.done():
-                await asyncio.wait({writer}, timeout=self._limits.close_timeout)
-        finally:
-            for task in tasks | self._in_flight:
-                task.cancel()
-            await asyncio.wait(tasks | self._in_flight)
-            self._finished.set()
-            for task in (reader, writer, syncer, watchdog):
-                if not task.cancelled() and task.exception() is not None:
-                    log.error("events socket task failed socket=%s", self.socket_id, exc_info=task.exception())
+        await run_socket(
+            self._writer,
+            self._read_loop(),
+            {"sync": self._sync_loop(start_cursor), "watch": self._watch()},
+            name=f"events:{self.socket_id}",
+            also_cancel=lambda: set(self._in_flight),
+        )
 
     # ------------------------------------------------------------------ the durable stream
 
@@ -438,28 +397,6 @@ class EventsConnection:
             self.request_close(CLOSE_POLICY, "too_many_errors")
             return False
         return True
-
-    # ------------------------------------------------------------------ writing
-
-    async def _write_loop(self) -> None:
-        ws = self._ws
-        hub = self._hub
-        try:
-            while True:
-                while self._outbox and self.close_request is None:
-                    item = self._outbox.popleft()
-                    self._queued -= item.size
-                    await ws.send_text(item.text)
-                    if item.frame is not None:
-                        hub.frame_written(self.user_id, item.frame)
-                if self.close_request is not None:
-                    break
-                self._wake.clear()
-                await self._wake.wait()
-            code, reason = self.close_request
-            await ws.close(code, reason)
-        except (WebSocketDisconnect, OSError, RuntimeError):
-            return  # the client is gone (or the socket was closed under us): nothing to send to
 
     # ------------------------------------------------------------------ watchdog
 

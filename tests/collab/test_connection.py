@@ -65,7 +65,7 @@ async def test_a_client_that_stops_reading_is_dropped_with_1013_and_its_queue_fr
     assert conn.close_request == (1013, "slow_consumer")
     assert len(ws.sent) == 1  # the first frame is stuck in the socket; nothing else was attempted
     conn.send(frame)  # the room may still call send until the peer leaves: dropped, not queued
-    assert conn._queued == 0 and not conn._outbox
+    assert conn._writer.queued_bytes == 0 and len(conn._writer) == 0
 
 
 def test_token_bucket_allows_a_burst_then_the_rate() -> None:

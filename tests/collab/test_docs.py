@@ -18,7 +18,7 @@ COLLAB_DOC = (ROOT / "docs" / "collaboration.md").read_text("utf-8")
 SOURCES = [
     ROOT / "collabcode" / "collab" / name
     for name in ("protocol.py", "room.py", "rooms.py", "connection.py", "routes.py")
-]
+] + [ROOT / "collabcode" / "realtime" / "socket_writer.py"]  # its outbox bound: slow_consumer
 REASON = re.compile(
     r"(?:_malformed\(|ProtocolError\(\s*CloseCode\.\w+,\s*|guarded\(.*,\s*|request_close\(\s*[\w.]+,\s*f?"
     r'|_close_now\(websocket, connection, [\w.]+, |reject\(websocket, )"([a-z_]+)'
