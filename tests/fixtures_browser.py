@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from tests.services import require_chromium
@@ -166,6 +167,50 @@ def setup_token(server: LiveServer, timeout: float = 10.0) -> str:
                     return found.group(1)
         time.sleep(0.05)
     raise AssertionError("no setup link in the server log")
+
+
+def make_team(server: LiveServer, people: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
+    """A team on a fresh server: ``people`` maps usernames to (password, display name).
+
+    The first person completes first-run setup (the administrator) and invites the others, who
+    sign up with the invite (email at ``USERNAME@example.test``); the invite has 5 uses, so it
+    stays active for up to 4 people. Returns every person's ``Authorization`` header.
+    """
+    names = list(people)
+    headers: dict[str, dict[str, str]] = {}
+    with httpx.Client(base_url=server.url, timeout=10) as api:
+
+        def login(name: str) -> dict[str, str]:
+            answer = api.post("/api/auth/login", json={"login": name, "password": people[name][0]})
+            assert answer.status_code == 200, answer.text
+            return {"authorization": "Bearer " + answer.json()["access_token"]}
+
+        admin = names[0]
+        setup = {
+            "token": setup_token(server),
+            "email": f"{admin}@example.test",
+            "username": admin,
+            "password": people[admin][0],
+            "display_name": people[admin][1],
+        }
+        answer = api.post("/api/auth/setup", json=setup)
+        assert answer.status_code == 201, answer.text
+        headers[admin] = login(admin)
+        if len(names) > 1:
+            invite = api.post("/api/admin/invites", json={"max_uses": 5}, headers=headers[admin])
+            assert invite.status_code == 201, invite.text
+            for name in names[1:]:
+                body = {
+                    "email": f"{name}@example.test",
+                    "username": name,
+                    "password": people[name][0],
+                    "display_name": people[name][1],
+                    "invite": invite.json()["token"],
+                }
+                answer = api.post("/api/auth/signup", json=body)
+                assert answer.status_code == 202, answer.text
+                headers[name] = login(name)
+    return headers
 
 
 def choose_from_context_menu(

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import LiveServer, start_server
 from tests.fake_ai_provider import FakeAIProvider, fake_ai_provider  # noqa: F401  (the fixture)
-from tests.fixtures_browser import PageProblems, choose_from_context_menu, editor_text, poll, setup_token
+from tests.fixtures_browser import PageProblems, choose_from_context_menu, editor_text, make_team, poll
 
 pytestmark = pytest.mark.browser
 
@@ -34,28 +34,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 def seed(server: LiveServer) -> dict[str, str]:
     """Alice (admin) with a workspace holding src/calc.py, Bob as an editor in it and Carol as a viewer."""
-    token = setup_token(server)
+    team = make_team(server, {name: (PASSWORDS[name], name.title()) for name in ("alice", *ROLES)})
+    alice = team["alice"]
     with httpx.Client(base_url=server.url, timeout=10) as api:
-        setup = {
-            "token": token,
-            "email": "alice@example.test",
-            "username": "alice",
-            "password": PASSWORDS["alice"],
-            "display_name": "Alice",
-        }
-        assert api.post("/api/auth/setup", json=setup).status_code == 201
-        login = api.post("/api/auth/login", json={"login": "alice", "password": PASSWORDS["alice"]})
-        alice = {"authorization": "Bearer " + login.json()["access_token"]}
-        invite = api.post("/api/admin/invites", json={"max_uses": 5}, headers=alice).json()["token"]
-        for name in ROLES:
-            signup = {
-                "email": f"{name}@example.test",
-                "username": name,
-                "password": PASSWORDS[name],
-                "display_name": name.title(),
-                "invite": invite,
-            }
-            assert api.post("/api/auth/signup", json=signup).status_code == 202
         wid = api.post("/api/workspaces", json={"name": "Demo"}, headers=alice).json()["id"]
         created = api.post(
             f"/api/workspaces/{wid}/files",

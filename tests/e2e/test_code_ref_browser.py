@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import LiveServer, start_server
 from tests.e2e.test_accessibility_browser import describe, run_axe
-from tests.fixtures_browser import PageProblems, choose_from_context_menu, poll, setup_token
+from tests.fixtures_browser import PageProblems, choose_from_context_menu, make_team, poll
 
 pytestmark = pytest.mark.browser
 
@@ -28,27 +28,9 @@ SOURCE = f"import sys\n\n\n{FUNCTION}\n\nprint(greet(sys.argv[1]))\n"
 def seeded(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     server = start_server(tmp_path / "data", env={"COLLABCODE_BCRYPT_ROUNDS": "4"})
     try:
-        token = setup_token(server)
+        team = make_team(server, {"alice": (PASSWORDS["alice"], "Alice"), "bob": (PASSWORDS["bob"], "Bob")})
+        alice = team["alice"]
         with httpx.Client(base_url=server.url, timeout=10) as api:
-            setup = {
-                "token": token,
-                "email": "alice@example.test",
-                "username": "alice",
-                "password": PASSWORDS["alice"],
-                "display_name": "Alice",
-            }
-            assert api.post("/api/auth/setup", json=setup).status_code == 201
-            login = api.post("/api/auth/login", json={"login": "alice", "password": PASSWORDS["alice"]})
-            alice = {"authorization": "Bearer " + login.json()["access_token"]}
-            invite = api.post("/api/admin/invites", json={"max_uses": 5}, headers=alice).json()["token"]
-            body = {
-                "email": "bob@example.test",
-                "username": "bob",
-                "password": PASSWORDS["bob"],
-                "display_name": "Bob",
-                "invite": invite,
-            }
-            assert api.post("/api/auth/signup", json=body).status_code == 202
             wid = api.post("/api/workspaces", json={"name": "Demo"}, headers=alice).json()["id"]
             fid = api.post(
                 f"/api/workspaces/{wid}/files",

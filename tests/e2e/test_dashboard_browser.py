@@ -16,21 +16,13 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, start_server
-from tests.fixtures_browser import PageProblems, poll, setup_token
+from tests.fixtures_browser import PageProblems, make_team, poll
 
 pytestmark = pytest.mark.browser
 
 PASSWORDS = {"alice": "correct horse battery", "bob": "battery staple horse", "carol": "staple horse correct"}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 OFFLINE_WITHIN_S = 30.0
-
-
-
-
-def login(api: httpx.Client, user: str) -> dict[str, str]:
-    answer = api.post("/api/auth/login", json={"login": user, "password": PASSWORDS[user]})
-    assert answer.status_code == 200
-    return {"authorization": "Bearer " + answer.json()["access_token"]}
 
 
 def png_bytes(size: int = 8) -> bytes:
@@ -56,29 +48,11 @@ def seeded(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     Alice follows Bob; Bob and Alice have a conversation with an unread message for Alice."""
     server = start_server(tmp_path / "data", env={"COLLABCODE_BCRYPT_ROUNDS": "4"})
     try:
-        token = setup_token(server)
         ids: dict[str, Any] = {}
+        names = {"alice": "Alice Archer", "bob": "Bob Baker", "carol": "Carol Chen"}
+        team = make_team(server, {name: (PASSWORDS[name], display) for name, display in names.items()})
+        alice, bob, carol = team["alice"], team["bob"], team["carol"]
         with httpx.Client(base_url=server.url, timeout=10) as api:
-            setup = {
-                "token": token,
-                "email": "alice@example.test",
-                "username": "alice",
-                "password": PASSWORDS["alice"],
-                "display_name": "Alice Archer",
-            }
-            assert api.post("/api/auth/setup", json=setup).status_code == 201
-            alice = login(api, "alice")
-            invite = api.post("/api/admin/invites", json={"max_uses": 5}, headers=alice).json()["token"]
-            for name, display in (("bob", "Bob Baker"), ("carol", "Carol Chen")):
-                body = {
-                    "email": f"{name}@example.test",
-                    "username": name,
-                    "password": PASSWORDS[name],
-                    "display_name": display,
-                    "invite": invite,
-                }
-                assert api.post("/api/auth/signup", json=body).status_code == 202
-            bob, carol = login(api, "bob"), login(api, "carol")
             assert (
                 api.patch("/api/me", json={"bio": "Backend developer. Tea over coffee."}, headers=bob).status_code
                 == 200

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import LiveServer, start_server
 from tests.e2e.test_accessibility_browser import describe, run_axe
-from tests.fixtures_browser import PageProblems, editor_text, poll, setup_token
+from tests.fixtures_browser import PageProblems, editor_text, make_team, poll
 
 pytestmark = pytest.mark.browser
 
@@ -31,28 +31,9 @@ ORIGINAL = "print('hello')\n"
 def seeded(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     server = start_server(tmp_path / "data", env={"COLLABCODE_BCRYPT_ROUNDS": "4"})
     try:
-        token = setup_token(server)
+        team = make_team(server, {name: (PASSWORDS[name], name.title()) for name in ("alice", "bob", "carol")})
+        alice = team["alice"]
         with httpx.Client(base_url=server.url, timeout=10) as api:
-            setup = {
-                "token": token,
-                "email": "alice@example.test",
-                "username": "alice",
-                "password": PASSWORDS["alice"],
-                "display_name": "Alice",
-            }
-            assert api.post("/api/auth/setup", json=setup).status_code == 201
-            login = api.post("/api/auth/login", json={"login": "alice", "password": PASSWORDS["alice"]})
-            alice = {"authorization": "Bearer " + login.json()["access_token"]}
-            invite = api.post("/api/admin/invites", json={"max_uses": 5}, headers=alice).json()["token"]
-            for name in ("bob", "carol"):
-                body = {
-                    "email": f"{name}@example.test",
-                    "username": name,
-                    "password": PASSWORDS[name],
-                    "display_name": name.title(),
-                    "invite": invite,
-                }
-                assert api.post("/api/auth/signup", json=body).status_code == 202
             wid = api.post("/api/workspaces", json={"name": "Demo"}, headers=alice).json()["id"]
             fid = api.post(
                 f"/api/workspaces/{wid}/files",
@@ -302,7 +283,7 @@ def test_timeline_pages_through_older_versions(seeded: tuple[LiveServer, dict[st
     alice.locator("[data-history-back-to-live]").click()
     alice.click(".monaco-editor .view-lines")
     alice.keyboard.press("Control+Home")
-    alice.keyboard.insert_text("# café – party\n")
+    alice.keyboard.insert_text("# café + party\n")
     alice.locator("[data-save-state=saved]").wait_for()
     alice.evaluate(
         "window.__collabcode.editor.setSelection("

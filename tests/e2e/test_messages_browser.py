@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, start_server, wait_healthy
-from tests.fixtures_browser import PageProblems, poll, setup_token
+from tests.fixtures_browser import PageProblems, make_team, poll
 
 pytestmark = pytest.mark.browser
 
@@ -34,29 +34,8 @@ OWN_STATUSES = "[...document.querySelectorAll('li[data-own=\"true\"]')].map((li)
 def seeded(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, dict[str, str]]]]:
     server = start_server(tmp_path / "data", env={"COLLABCODE_BCRYPT_ROUNDS": "4"})
     try:
-        token = setup_token(server)
-        headers: dict[str, dict[str, str]] = {}
-        with httpx.Client(base_url=server.url, timeout=10) as api:
-            setup = {
-                "token": token,
-                "email": "alice@example.test",
-                "username": "alice",
-                "password": PASSWORDS["alice"],
-                "display_name": "Alice Archer",
-            }
-            assert api.post("/api/auth/setup", json=setup).status_code == 201
-            headers["alice"] = login(api, "alice")
-            invite = api.post("/api/admin/invites", json={"max_uses": 5}, headers=headers["alice"]).json()["token"]
-            for name, display in (("bob", "Bob Baker"), ("carol", "Carol Chen")):
-                body = {
-                    "email": f"{name}@example.test",
-                    "username": name,
-                    "password": PASSWORDS[name],
-                    "display_name": display,
-                    "invite": invite,
-                }
-                assert api.post("/api/auth/signup", json=body).status_code == 202
-                headers[name] = login(api, name)
+        names = {"alice": "Alice Archer", "bob": "Bob Baker", "carol": "Carol Chen"}
+        headers = make_team(server, {name: (PASSWORDS[name], display) for name, display in names.items()})
         yield server, headers
     finally:
         server.stop()

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer, start_server
-from tests.fixtures_browser import PageProblems, editor_text, poll, setup_token
+from tests.fixtures_browser import PageProblems, editor_text, make_team, poll
 
 pytestmark = pytest.mark.browser
 
@@ -26,32 +26,9 @@ PASSWORDS = {"alice": "correct horse battery", "bob": "battery staple horse", "c
 def seeded(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, Any]]]:
     server = start_server(tmp_path / "data", env={"COLLABCODE_BCRYPT_ROUNDS": "4"})
     try:
-        token = setup_token(server)
+        team = make_team(server, {name: (PASSWORDS[name], name.title()) for name in ("alice", "bob", "carol")})
+        alice = team["alice"]
         with httpx.Client(base_url=server.url, timeout=10) as api:
-            setup = {
-                "token": token,
-                "email": "alice@example.test",
-                "username": "alice",
-                "password": PASSWORDS["alice"],
-                "display_name": "Alice",
-            }
-            assert api.post("/api/auth/setup", json=setup).status_code == 201
-            alice = {
-                "authorization": "Bearer "
-                + api.post("/api/auth/login", json={"login": "alice", "password": PASSWORDS["alice"]}).json()[
-                    "access_token"
-                ]
-            }
-            invite = api.post("/api/admin/invites", json={"max_uses": 5}, headers=alice).json()["token"]
-            for name in ("bob", "carol"):
-                body = {
-                    "email": f"{name}@example.test",
-                    "username": name,
-                    "password": PASSWORDS[name],
-                    "display_name": name.title(),
-                    "invite": invite,
-                }
-                assert api.post("/api/auth/signup", json=body).status_code == 202
             wid = api.post("/api/workspaces", json={"name": "Demo"}, headers=alice).json()["id"]
             fid = api.post(
                 f"/api/workspaces/{wid}/files",
