@@ -138,6 +138,33 @@ class CallService:
             except Exception:
                 log.warning("call timeouts not checked", exc_info=True)
 
+    def _ringing_call(
+        self,
+        kind: str,
+        media: str,
+        caller_id: str,
+        now: int,
+        *,
+        conversation_id: str | None = None,
+        workspace_id: str | None = None,
+    ) -> CallRow:
+        """A new call, ringing from ``now`` for the configured ring time."""
+        return CallRow(
+            id=new_id(),
+            kind=kind,
+            media=media,
+            caller_id=caller_id,
+            conversation_id=conversation_id,
+            workspace_id=workspace_id,
+            state="ringing",
+            version=0,
+            created_at=now,
+            ring_until=now + int(self.limits.ring_seconds * 1000),
+            answered_at=None,
+            ended_at=None,
+            end_reason=None,
+        )
+
     def _now(self) -> int:
         return now_ms(self.clock)
 
@@ -248,21 +275,7 @@ class CallService:
             if existing is not None:
                 return await self._meet(user_id, existing), False
             now = self._now()
-            call = CallRow(
-                id=new_id(),
-                kind="direct",
-                media=media,
-                caller_id=user_id,
-                conversation_id=known,
-                workspace_id=None,
-                state="ringing",
-                version=0,
-                created_at=now,
-                ring_until=now + int(self.limits.ring_seconds * 1000),
-                answered_at=None,
-                ended_at=None,
-                end_reason=None,
-            )
+            call = self._ringing_call("direct", media, user_id, now, conversation_id=known)
             async with self.db.transaction("calls.start") as tx:
                 if not await store.insert_call(tx, call, key):
                     continue  # the other person's call won the race: meet it
@@ -302,21 +315,7 @@ class CallService:
             status = await self.hub.presence.raw_status([m for m in members if m not in blocked])
             present = [m for m, s in status.items() if s != "offline"]
             now = self._now()
-            call = CallRow(
-                id=new_id(),
-                kind="workspace",
-                media=media,
-                caller_id=user_id,
-                conversation_id=None,
-                workspace_id=workspace_id,
-                state="ringing",
-                version=0,
-                created_at=now,
-                ring_until=now + int(self.limits.ring_seconds * 1000),
-                answered_at=None,
-                ended_at=None,
-                end_reason=None,
-            )
+            call = self._ringing_call("workspace", media, user_id, now, workspace_id=workspace_id)
             async with self.db.transaction("calls.start") as tx:
                 if not await store.insert_call(tx, call, key):
                     continue
