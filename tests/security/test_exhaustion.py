@@ -668,7 +668,7 @@ RESET = -1
 async def _status(reader: asyncio.StreamReader) -> int:
     try:
         line = await asyncio.wait_for(reader.readline(), 30)
-    except ConnectionResetError:
+    except ConnectionError:  # reset, or a broken pipe from our own writes surfacing in the read
         return RESET
     return int(line.split()[1]) if line.startswith(b"HTTP/1.1 ") else 0
 
@@ -722,7 +722,11 @@ async def test_huge_json_bodies_get_413_before_they_are_read(arena: Arena) -> No
     limit = Settings().max_body_bytes
     answers = await under_attack("huge JSON", arena, huge_json)
     assert answers
-    assert all(status == 413 for kind, status, _sent in answers if kind == "declared"), answers
+    # The 413 can be lost to the reset that closing with unread input causes (as for chunked),
+    # but most declared bodies are small enough to be answered before it.
+    declared = [status for kind, status, _sent in answers if kind == "declared"]
+    assert all(status in (413, RESET) for status in declared), answers
+    assert declared.count(413) > len(declared) // 2, answers
     assert all(status in (413, RESET) for kind, status, _sent in answers if kind == "chunked"), answers
     # The endless body is refused soon after the limit, long before the 32 MiB the client would send.
     assert all(sent <= limit + (8 << 20) for kind, _status, sent in answers if kind == "chunked"), answers
