@@ -28,6 +28,7 @@ import asyncio
 import ipaddress
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -125,6 +126,31 @@ def _peer_ip(transport: asyncio.BaseTransport) -> str:
     return str(peer[0]) if isinstance(peer, tuple) and peer else ""
 
 
+class _Deadline:
+    """One pending timer that can be (re)started and stopped; ``armed`` while it runs."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float, expired: Callable[[], None]) -> None:
+        self._loop, self._seconds, self._expired = loop, seconds, expired
+        self._handle: asyncio.TimerHandle | None = None
+
+    @property
+    def armed(self) -> bool:
+        return self._handle is not None
+
+    def start(self) -> None:
+        self.stop()
+        self._handle = self._loop.call_later(self._seconds, self._fire)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._expired()
+
+
 class GuardedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol plus the header deadline, header size cap and per-IP cap."""
 
@@ -133,8 +159,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._ip = ""
-        self._deadline: asyncio.TimerHandle | None = None
-        self._body_deadline: asyncio.TimerHandle | None = None
+        self._head_deadline = _Deadline(self.loop, self.guard.header_timeout, self._headers_too_slow)
+        self._body_deadline = _Deadline(self.loop, self.guard.body_timeout, self._body_too_slow)
         self._head_bytes = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -155,17 +181,17 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        self._disarm_body()
+        self._head_deadline.stop()
+        self._body_deadline.stop()
         self.guard.release(self.transport)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._deadline is not None:
+        if self._head_deadline.armed:
             self._head_bytes += len(data)
         super().data_received(data)
-        if self._deadline is not None and self._head_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
-            self._disarm()
+        if self._head_deadline.armed and self._head_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+            self._head_deadline.stop()
             security_event(
                 "input.rejected",
                 "request headers too large",
@@ -178,35 +204,25 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._refuse(_HEADERS_TOO_LARGE_RESPONSE)
 
     def on_headers_complete(self) -> None:
-        self._disarm()
+        self._head_deadline.stop()
         super().on_headers_complete()
         if not self.parser.should_upgrade():
-            self._arm_body()
+            self._body_deadline.start()
 
     def on_body(self, body: bytes) -> None:
         super().on_body(body)
-        if self._body_deadline is not None:
-            self._arm_body()
+        if self._body_deadline.armed:
+            self._body_deadline.start()
 
     def on_message_complete(self) -> None:
-        self._disarm_body()
+        self._body_deadline.stop()
         super().on_message_complete()
 
-    def _arm_body(self) -> None:
-        self._disarm_body()
-        self._body_deadline = self.loop.call_later(self.guard.body_timeout, self._body_too_slow)
-
-    def _disarm_body(self) -> None:
-        if self._body_deadline is not None:
-            self._body_deadline.cancel()
-            self._body_deadline = None
-
     def _body_too_slow(self) -> None:
-        self._body_deadline = None
         if self.transport.is_closing() or self.transport.get_protocol() is not self:
             return
         if self.flow.read_paused:
-            self._arm_body()  # the app is not reading: the client is not the slow one
+            self._body_deadline.start()  # the app is not reading: the client is not the slow one
             return
         security_event(
             "input.rejected",
@@ -230,17 +246,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._arm()
 
     def _arm(self) -> None:
-        self._disarm()
+        """Start the header deadline for the next request."""
         self._head_bytes = 0
-        self._deadline = self.loop.call_later(self.guard.header_timeout, self._headers_too_slow)
-
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._head_deadline.start()
 
     def _headers_too_slow(self) -> None:
-        self._deadline = None
         if self.transport.is_closing():
             return
         started = self._head_bytes > 0
