@@ -7,6 +7,7 @@ the few SQLite type names PostgreSQL lacks, and asyncpg's exceptions become coll
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import re
@@ -221,6 +222,13 @@ class PostgresDatabase:
             # Also raised for misuse (wrong argument count): only a closed connection means "down".
             if not _is_closed(conn):
                 raise
+            await self._connection_lost()
+            raise DatabaseUnavailable(f"PostgreSQL connection lost: {exc}") from exc
+        except asyncpg.InternalClientError as exc:
+            # The server ended the connection while the next statement was being sent ("cannot
+            # switch to state ..."): its protocol state is broken, so drop it, as a lost one.
+            with contextlib.suppress(Exception):
+                conn.terminate()
             await self._connection_lost()
             raise DatabaseUnavailable(f"PostgreSQL connection lost: {exc}") from exc
 

@@ -125,3 +125,24 @@ async def test_connection_lost_mid_transaction_is_unavailable_then_recovers(
     finally:
         await admin.close()
         await db.close()
+
+
+class _BrokenConnection:
+    """Stands for an asyncpg connection whose protocol the server's disconnect left mid-state."""
+
+    terminated = False
+
+    def terminate(self) -> None:
+        self.terminated = True
+
+
+async def test_a_connection_left_in_a_broken_protocol_state_is_dropped_as_lost() -> None:
+    """The race of the test above: the termination can reach asyncpg while it sends the next
+    statement, which then fails with ``InternalClientError`` ("cannot switch to state 11")."""
+    db = open_database("postgresql://postgres@127.0.0.1:1/none")
+    assert isinstance(db, PostgresDatabase)
+    conn = _BrokenConnection()
+    with pytest.raises(DatabaseUnavailable, match="connection lost"):
+        async with db._translated(conn):
+            raise asyncpg.InternalClientError("cannot switch to state 11; another operation (2) is in progress")
+    assert conn.terminated
