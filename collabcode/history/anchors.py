@@ -196,7 +196,7 @@ def anchor(room: Room, start: int, end: int) -> Anchors:
     first = blocks.sticky(start)
     last = _with_assoc(blocks.sticky(end - 1), _BEFORE) if end > start else first
     # Read both back: a range that would not resolve to itself is refused, not stored wrong.
-    span = locate(room, first, last, current[start:end])
+    span = _locate(blocks, first, last, current[start:end])
     if span is None or (span.start, span.end) != (start, end):
         raise Unanchorable()
     return Anchors(first, last, current[start:end])
@@ -208,7 +208,11 @@ def locate(room: Room, start: bytes, end: bytes, original: str) -> Span | None:
     ``original`` is the text the range covered when anchored: a range that collapsed to nothing
     although it covered text is deleted code.
     """
-    blocks = _Blocks(room)
+    return _locate(_Blocks(room), start, end, original)
+
+
+def _locate(blocks: _Blocks, start: bytes, end: bytes, original: str) -> Span | None:
+    """:func:`locate` on a state already held, with its document copy if one was made."""
     try:
         first, last = blocks.resolve(start), blocks.resolve(end)
     except Unanchorable:
